@@ -1,0 +1,57 @@
+"""Read model of each case's history: one row per event, the facts a plain sentence needs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eventsourcing.utils import get_topic
+from sqlalchemy import Connection
+
+from events.retrofit import RetrofitCase
+from projections.tables import retrofit_timeline
+
+E = RetrofitCase
+
+# The event attributes each kind of entry shows; nothing personal is in any of them.
+DETAILS: dict[type, tuple[str, ...]] = {
+    E.Applied: ("reference", "channel", "relation"),
+    E.EligibilityApproved: ("note",),
+    E.EligibilityRejected: ("reason",),
+    E.ReturnedForInformation: ("request",),
+    E.InformationSupplied: ("reply",),
+    E.HomeAssessed: ("checklist_version", "total", "subsidy", "household_share", "subsidy_cap"),
+    E.PlanConfirmed: (),
+    E.ContractorAssigned: ("contractor",),
+    E.WorksStarted: (),
+    E.SiteInspectionLogged: ("findings", "follow_up_required"),
+    E.WorksCompleted: (),
+    E.AcceptanceInspected: ("passed", "round", "remarks", "results", "photos"),
+    E.RectificationCompleted: ("note",),
+    E.SatisfactionSurveyAnswered: ("scores", "comment"),
+    E.FollowUpRecorded: ("note", "still_in_use"),
+    E.Closed: ("note",),
+    E.Withdrawn: ("reason",),
+}
+
+
+class RetrofitTimeline:
+    """Every step of every case, in order, for the family's and staff's timelines."""
+
+    name = "retrofit_timeline"
+    tables = (retrofit_timeline,)
+    topics = tuple(get_topic(cls) for cls in DETAILS)
+
+    def apply(self, conn: Connection, event: Any) -> None:
+        """Add the entry for one event."""
+        details = {name: getattr(event, name) for name in DETAILS[type(event)]}
+        conn.execute(
+            retrofit_timeline.insert().values(
+                case_id=event.originator_id,
+                version=event.originator_version,
+                occurred_at=event.timestamp,
+                actor_id=event.actor_id,
+                kind=type(event).__name__,
+                details=json.dumps(details, ensure_ascii=False, default=str),
+            )
+        )

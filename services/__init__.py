@@ -1,0 +1,1 @@
+"""Application services (use cases): the only writers of events and of personal data."""

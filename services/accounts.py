@@ -1,0 +1,138 @@
+"""Accounts: families register with a mobile number; staff are created by an admin or the CLI."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from events.districts import district as find_district
+from events.roles import Role
+from services.database import writing
+from services.errors import AccountExists, InvalidAccount
+from services.tables import accounts
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LOGIN = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class Account:
+    """A signed-in user as the portal needs it (never the password hash)."""
+
+    user_id: str
+    login: str
+    display_name: str
+    role: str
+    district: str
+    community: str
+
+
+class AccountService:
+    """Creates accounts and checks passwords (argon2id)."""
+
+    def __init__(self, engine: Engine, hasher: PasswordHasher | None = None) -> None:
+        self._engine = engine
+        self._hasher = hasher or PasswordHasher()
+
+    def register_family(self, *, mobile: str, password: str, display_name: str) -> str:
+        """A family member signs up with a mainland mobile number; returns the user id."""
+        mobile = (mobile or "").strip()
+        if not MOBILE.match(mobile):
+            raise InvalidAccount("mobile")
+        return self._create(mobile, password, display_name, Role.FAMILY, "", "")
+
+    def create_staff(
+        self,
+        *,
+        login: str,
+        password: str,
+        display_name: str,
+        role: str,
+        district: str = "",
+        community: str = "",
+    ) -> str:
+        """An admin adds a staff member with a role and, where the role has one, a district."""
+        if role not in Role.STAFF:
+            raise InvalidAccount("role")
+        if not LOGIN.match(login or ""):
+            raise InvalidAccount("login")
+        if district and find_district(district) is None:
+            raise InvalidAccount("district")
+        return self._create(login, password, display_name, role, district, community)
+
+    def _create(
+        self, login: str, password: str, name: str, role: str, district: str, community: str
+    ) -> str:
+        if len(password or "") < MIN_PASSWORD:
+            raise InvalidAccount("password")
+        name = (name or "").strip()
+        if not name or len(name) > 60:
+            raise InvalidAccount("display_name")
+        user_id = str(uuid4())
+        try:
+            with writing(self._engine) as conn:
+                conn.execute(
+                    accounts.insert().values(
+                        user_id=user_id,
+                        login=login,
+                        password_hash=self._hasher.hash(password),
+                        display_name=name,
+                        role=role,
+                        district=district,
+                        community=community,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:
+            raise AccountExists(login) from None
+        return user_id
+
+    def authenticate(self, login: str, password: str) -> Account | None:
+        """The account if the password matches, else None (same answer for unknown logins)."""
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(accounts).where(accounts.c.login == (login or "").strip())
+            ).first()
+        if row is None:
+            self._hasher.hash(password or "")  # same work either way: no user enumeration by timing
+            return None
+        try:
+            self._hasher.verify(row.password_hash, password or "")
+        except (VerificationError, InvalidHashError):
+            return None
+        if self._hasher.check_needs_rehash(row.password_hash):
+            with writing(self._engine) as conn:
+                conn.execute(
+                    update(accounts)
+                    .where(accounts.c.user_id == row.user_id)
+                    .values(password_hash=self._hasher.hash(password))
+                )
+        return _account(row)
+
+    def get(self, user_id: str) -> Account | None:
+        """The account behind a session's user id."""
+        with self._engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.user_id == user_id)).first()
+        return _account(row) if row else None
+
+    def staff(self, role: str, district: str) -> list[Account]:
+        """Staff of one role in one district: whom a caseworker can assign work to."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(accounts)
+                .where(accounts.c.role == role, accounts.c.district == district)
+                .order_by(accounts.c.display_name)
+            )
+            return [_account(r) for r in rows]
+
+
+def _account(row) -> Account:  # type: ignore[no-untyped-def]
+    return Account(row.user_id, row.login, row.display_name, row.role, row.district, row.community)
