@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from services.settings import Settings
@@ -83,3 +83,11 @@ def writing(engine: Engine) -> Iterator[Connection]:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             yield conn
+
+
+def ensure_schema(engine: Engine, settings: Settings) -> None:
+    """Create the PostgreSQL schema named by `?schema=` in the URL, if any (tests use one each)."""
+    schema = make_url(settings.database_url).query.get("schema")
+    if schema and not settings.is_sqlite:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -1,0 +1,74 @@
+"""The citizen and staff portal: Flask app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+
+from portal import labels
+from portal.errors import register_error_handlers
+from portal.extensions import babel, csrf, htmx, login_manager
+from portal.runtime import build_runtime
+from portal.security import add_security_headers
+from services.settings import Settings
+
+LOCALES = ("zh", "en")
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the portal; `config` may carry ANLAO_SETTINGS and PASSWORD_HASHER (tests)."""
+    config = config or {}
+    settings: Settings = config.pop("ANLAO_SETTINGS", None) or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session: slow typists lose nothing
+        WTF_CSRF_SSL_STRICT=False,
+        MAX_CONTENT_LENGTH=6 * settings.max_photo_bytes,
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+    )
+    app.config.update(config)
+    app.extensions["anlao"] = build_runtime(settings, config.get("PASSWORD_HASHER"))
+    _init_extensions(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    app.after_request(add_security_headers)
+    app.context_processor(_template_globals)
+    return app
+
+
+def select_locale() -> str:
+    """Chinese first; English when the user chose it (kept in the session)."""
+    chosen = session.get("lang")
+    return chosen if chosen in LOCALES else "zh"
+
+
+def _init_extensions(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    from portal.blueprints.auth import load_user, unauthorized
+
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(unauthorized)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.blueprints import auth, family, home, staff
+
+    for module in (auth, home, family, staff):
+        app.register_blueprint(module.bp)
+
+
+def _template_globals() -> dict[str, Any]:
+    return {
+        "current_locale": select_locale(),
+        "elder_mode": request.cookies.get("elder_mode") == "1",
+        "labels": labels,
+    }

@@ -1,0 +1,13 @@
+"""Flask extensions, created once here and attached to an app in `create_app`."""
+
+from __future__ import annotations
+
+from flask_babel import Babel
+from flask_htmx import HTMX
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+
+babel = Babel()
+csrf = CSRFProtect()
+htmx = HTMX()
+login_manager = LoginManager()

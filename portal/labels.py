@@ -1,0 +1,101 @@
+"""Display names of stored codes (steps, categories, roles, places) in the user's language."""
+
+from __future__ import annotations
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from events.checklist import CATEGORIES, checklist
+from events.districts import district
+from events.retrofit import Step
+
+STEPS = {
+    Step.SUBMITTED: _l("已提交,待审核"),
+    Step.RETURNED: _l("需补充材料"),
+    Step.REJECTED: _l("未通过审核"),
+    Step.APPROVED: _l("审核通过,待入户评估"),
+    Step.ASSESSED: _l("已评估,待确认方案"),
+    Step.PLAN_CONFIRMED: _l("方案已确认,待安排施工"),
+    Step.CONTRACTOR_ASSIGNED: _l("已安排施工单位,待开工"),
+    Step.WORKS_STARTED: _l("施工中"),
+    Step.WORKS_COMPLETED: _l("施工完成,待验收"),
+    Step.RECTIFICATION: _l("验收未通过,整改中"),
+    Step.ACCEPTED: _l("验收通过,待回访"),
+    Step.SURVEYED: _l("已回访"),
+    Step.CLOSED: _l("已办结"),
+    Step.WITHDRAWN: _l("已撤回"),
+}
+HOUSEHOLD_CATEGORIES = {
+    "tekun": _l("特困人员"),
+    "dibao": _l("低保家庭"),
+    "dibao_edge": _l("低保边缘家庭"),
+    "other": _l("以上都不是"),
+}
+DISABILITY_LEVELS = {
+    "none": _l("能自理"),
+    "semi": _l("半失能(部分生活需要帮助)"),
+    "full": _l("失能(生活基本不能自理)"),
+    "certified": _l("持有残疾证"),
+}
+LIVING_SITUATIONS = {
+    "alone": _l("独居"),
+    "spouse": _l("与老伴同住"),
+    "family": _l("与子女或其他家人同住"),
+    "other": _l("其他"),
+}
+RELATIONS = {
+    "self": _l("本人"),
+    "spouse": _l("配偶"),
+    "child": _l("子女"),
+    "relative": _l("其他亲属"),
+    "other": _l("其他(如邻居、志愿者)"),
+}
+CHANNELS = {"online": _l("网上申请"), "proxy": _l("社区代办")}
+SEXES = {"male": _l("男"), "female": _l("女")}
+ROLES = {
+    "family": _l("申请人/家属"),
+    "community_worker": _l("社区工作者"),
+    "caseworker": _l("审核员"),
+    "assessor": _l("评估员"),
+    "inspector": _l("验收员"),
+    "provider": _l("服务机构"),
+    "finance": _l("财务人员"),
+    "auditor": _l("审计员"),
+    "supervisor": _l("督导"),
+    "admin": _l("系统管理员"),
+}
+SURVEY_QUESTIONS = {
+    "overall": _l("总体来说,您对这次改造满意吗?"),
+    "quality": _l("改造的质量怎么样?"),
+    "attitude": _l("工作人员的态度怎么样?"),
+    "timeliness": _l("施工是否按时完成?"),
+    "usefulness": _l("改造后,老人生活是否更方便、更安全?"),
+}
+ACCEPTANCE_CHECKS = {"installed": _l("已安装"), "works": _l("能正常使用"), "safe": _l("安全牢固")}
+
+
+def _english() -> bool:
+    return str(get_locale() or "zh").startswith("en")
+
+
+def district_name(code: str) -> str:
+    """A district's name in the current language (the code itself if unknown)."""
+    found = district(code)
+    if found is None:
+        return code
+    return found.name_en if _english() else found.name_zh
+
+
+def item_name(code: str, version: str) -> str:
+    """A checklist item's name in the current language."""
+    found = checklist(version)
+    item = found.item(code) if found else None
+    if item is None:
+        return code
+    return item.name_en if _english() else item.name_zh
+
+
+def category_name(code: str) -> str:
+    """A checklist category's name in the current language."""
+    zh, en = CATEGORIES.get(code, (code, code))
+    return en if _english() else zh
