@@ -32,8 +32,9 @@ class Role:
         ADMIN,
     )
     STAFF = ALL[1:]
-    # Roles whose work needs the full identity and phone numbers rather than masked ones.
-    SEES_FULL_IDENTITY = (COMMUNITY_WORKER, CASEWORKER)
+    # Roles whose work needs the full ID number / phone number rather than masked ones.
+    SEES_FULL_ID_NUMBER = (COMMUNITY_WORKER, CASEWORKER)
+    SEES_FULL_PHONE = (COMMUNITY_WORKER, CASEWORKER, ASSESSOR, INSPECTOR)
 
 
 @dataclass(frozen=True)
