@@ -39,7 +39,7 @@ def elder_view(persons: PersonStore, person_id: UUID, viewer: Actor) -> ElderVie
     return ElderView(
         name=record.name or "",
         national_id=(record.national_id or "")
-        if full
+        if full_id
         else mask_national_id(record.national_id or ""),
         phone=(record.phone or "") if full_phone else mask_phone(record.phone or ""),
         address=record.address or "",
