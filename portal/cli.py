@@ -1,0 +1,158 @@
+"""The `anlao` command: serve the portal, seed the demo, run or rebuild projections, add users."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import click
+from sqlalchemy import func, select
+
+from events.districts import DISTRICTS
+from events.roles import Role
+from portal import create_app
+from portal.runtime import Runtime, build_runtime
+from services.demo import DEMO_PASSWORD, seed_demo
+from services.errors import AccountExists, InvalidAccount
+from services.settings import Settings
+from services.tables import accounts
+
+
+@click.group()
+def main() -> None:
+    """安老 Anlao: eldercare case management. Configuration comes from ANLAO_* variables."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--projections/--no-projections",
+    default=True,
+    show_default=True,
+    help="Follow the event log in this process (off when a separate worker runs).",
+)
+def serve(host: str, port: int, projections: bool) -> None:
+    """Serve the portal."""
+    _serve(host, port, projections)
+
+
+@main.command()
+@click.option("--cases", default=300, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--serve/--no-serve", "then_serve", default=True, show_default=True)
+def demo(cases: int, host: str, port: int, then_serve: bool) -> None:
+    """Seed a demo city (once) and serve it; prints the demo logins."""
+    rt = build_runtime(Settings.from_env())
+    try:
+        with rt.engine.connect() as conn:
+            seeded = conn.execute(select(func.count()).select_from(accounts)).scalar_one() > 0
+        if seeded:
+            click.echo("Demo data already present; logins as printed when it was seeded.")
+        else:
+            click.echo(f"Seeding the demo city with {cases} retrofit cases ...")
+            logins = seed_demo(rt.accounts, rt.retrofit, rt.photos, cases=cases)
+            rt.catch_up()
+            _print_logins(logins)
+    finally:
+        rt.dispose()
+    if then_serve:
+        _serve(host, port, follow=True)
+
+
+def _print_logins(logins: list) -> None:  # type: ignore[type-arg]
+    click.echo(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
+    click.echo(f"{'login':<24}{'role':<18}{'district':<10}name")
+    for login in logins:
+        if login.role == Role.FAMILY and not login.login.endswith("0001"):
+            continue  # one family is enough to show; the others exist too (13800000002 to 13800000060)
+        click.echo(f"{login.login:<24}{login.role:<18}{login.district:<10}{login.name}")
+
+
+def _serve(host: str, port: int, follow: bool) -> None:
+    app = create_app()
+    rt: Runtime = app.extensions["anlao"]
+    stop = threading.Event()
+    if follow:
+        threading.Thread(target=rt.projector.follow, args=(stop,), daemon=True).start()
+    click.echo(f"Anlao portal on http://{host}:{port}/  (Ctrl+C to stop)")
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+        rt.dispose()
+
+
+@main.group()
+def projections() -> None:
+    """Read models: follow the event log, or rebuild them from scratch."""
+
+
+@projections.command("run")
+@click.option("--poll", default=0.5, show_default=True, type=float, help="Seconds between polls.")
+def projections_run(poll: float) -> None:
+    """Follow the event log continuously (the separate projection worker)."""
+    rt = build_runtime(Settings.from_env())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo("Following the event log; Ctrl+C or SIGTERM to stop.")
+    try:
+        rt.projector.follow(stop, poll_seconds=poll)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rt.dispose()
+
+
+@projections.command("rebuild")
+def projections_rebuild() -> None:
+    """Drop every read model and replay the whole event log into it."""
+    rt = build_runtime(Settings.from_env())
+    started = time.perf_counter()
+    try:
+        applied = rt.projector.rebuild()
+    finally:
+        rt.dispose()
+    click.echo(
+        f"Rebuilt read models from {applied} events in {time.perf_counter() - started:.2f}s."
+    )
+
+
+@main.group()
+def users() -> None:
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--login", required=True, help="Login name (staff) or mobile number (family).")
+@click.option("--name", "display_name", required=True, help="Name shown in the portal.")
+@click.option("--role", required=True, type=click.Choice(Role.ALL))
+@click.option("--district", default="", type=click.Choice(["", *(d.code for d in DISTRICTS)]))
+@click.option("--community", default="", help="Community, for community workers.")
+@click.password_option()
+def users_create(
+    login: str, display_name: str, role: str, district: str, community: str, password: str
+) -> None:
+    """Create an account (the first admin, or staff on a new installation)."""
+    rt = build_runtime(Settings.from_env())
+    try:
+        if role == Role.FAMILY:
+            user_id = rt.accounts.register_family(
+                mobile=login, password=password, display_name=display_name
+            )
+        else:
+            user_id = rt.accounts.create_staff(
+                login=login,
+                password=password,
+                display_name=display_name,
+                role=role,
+                district=district,
+                community=community,
+            )
+    except (AccountExists, InvalidAccount) as e:
+        raise click.ClickException(f"Not created: {e.code} {e}") from None
+    finally:
+        rt.dispose()
+    click.echo(f"Created {role} {login} ({user_id}).")
