@@ -67,7 +67,7 @@ def _print_logins(logins: list) -> None:  # type: ignore[type-arg]
     click.echo(f"{'login':<24}{'role':<18}{'district':<10}name")
     for login in logins:
         if login.role == Role.FAMILY and not login.login.endswith("0001"):
-            continue  # one family is enough to show; the others exist too (13800000002 to 13800000060)
+            continue  # one family is shown; 13800000002 to 13800000060 exist too
         click.echo(f"{login.login:<24}{login.role:<18}{login.district:<10}{login.name}")
 
 

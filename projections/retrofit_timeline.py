@@ -24,7 +24,7 @@ DETAILS: dict[type, tuple[str, ...]] = {
     E.PlanConfirmed: (),
     E.ContractorAssigned: ("contractor",),
     E.WorksStarted: (),
-    E.SiteInspectionLogged: ("findings", "follow_up_required"),
+    E.SiteInspectionLogged: ("findings", "follow_up_required", "photos"),
     E.WorksCompleted: (),
     E.AcceptanceInspected: ("passed", "round", "remarks", "results", "photos"),
     E.RectificationCompleted: ("note",),

@@ -69,7 +69,7 @@ class RetrofitService(Application):
 
         Submitting twice with the same idempotency key returns the first case's id.
         """
-        case_id = uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor.user_id}:{idempotency_key}")
+        case_id = self.application_id(actor, idempotency_key)
         if self._exists(case_id):
             return case_id
         channel = self._channel_for(actor, district, community)
@@ -101,6 +101,10 @@ class RetrofitService(Application):
         with suppress(IntegrityError):
             self.save(case)
         return case_id
+
+    def application_id(self, actor: Actor, idempotency_key: str) -> UUID:
+        """The case id a submission with this key gets: a repeated submit can find its case."""
+        return uuid5(_IDEMPOTENCY_NAMESPACE, f"{actor.user_id}:{idempotency_key}")
 
     def _channel_for(self, actor: Actor, district: str, community: str) -> str:
         if actor.role == Role.FAMILY:

@@ -1,0 +1,242 @@
+"""The staff case page, and the one way every staff step form is handled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from uuid import UUID
+
+from flask import Response, abort, flash, redirect, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+from wtforms import SelectChoice
+
+from events.errors import DomainError, InvalidAcceptance, InvalidAssessment
+from events.retrofit import Step
+from events.roles import Actor, Role
+from portal.forms.staff import (
+    ActionForm,
+    ApproveForm,
+    AssignForm,
+    CloseForm,
+    ConfirmForm,
+    FollowUpForm,
+    RectifyForm,
+    RejectForm,
+    ReturnForm,
+    SiteInspectionForm,
+)
+from portal.messages import field_for, message_for
+from portal.people import elder_view
+from portal.rendering import page
+from portal.runtime import runtime
+from portal.timeline import CITY_TZ, describe
+from portal.users import current_actor
+from projections.retrofit_queries import CaseDetail, case_detail, timeline
+from projections.staff_queries import case_photos
+from services.errors import CaseNotFound, NotPermitted, ServiceError, StaleCase
+from services.photos import InvalidPhoto
+from services.retrofit import ALLOWED
+
+# Step forms on the case page; each key is also the endpoint (staff.<key>) it posts to.
+ACTION_FORMS: dict[str, type[ActionForm]] = {
+    "approve": ApproveForm,
+    "reject": RejectForm,
+    "ask_information": ReturnForm,
+    "assign": AssignForm,
+    "start_works": ConfirmForm,
+    "complete_works": ConfirmForm,
+    "rectify": RectifyForm,
+    "site_inspection": SiteInspectionForm,
+    "close": CloseForm,
+    "follow_up": FollowUpForm,
+}
+# What the page offers at each step ("assessment" and "acceptance" are links to their pages).
+# The aggregate still decides whether a step is legal; this only avoids offering dead forms.
+STEP_ACTIONS: dict[str, tuple[str, ...]] = {
+    Step.SUBMITTED: ("approve", "reject", "ask_information"),
+    Step.APPROVED: ("assessment",),
+    Step.ASSESSED: ("assessment",),
+    Step.PLAN_CONFIRMED: ("assign",),
+    Step.CONTRACTOR_ASSIGNED: ("start_works",),
+    Step.WORKS_STARTED: ("complete_works", "site_inspection"),
+    Step.WORKS_COMPLETED: ("acceptance",),
+    Step.RECTIFICATION: ("rectify", "site_inspection"),
+    Step.ACCEPTED: ("close",),
+    Step.SURVEYED: ("follow_up", "close"),
+}
+# The service permission (services.retrofit.ALLOWED) behind each action.
+PERMISSION: dict[str, str] = {
+    "approve": "review",
+    "reject": "review",
+    "ask_information": "review",
+    "assessment": "assess",
+    "assign": "assign_contractor",
+    "start_works": "works",
+    "complete_works": "works",
+    "site_inspection": "inspect",
+    "acceptance": "inspect",
+    "rectify": "rectification",
+    "close": "close",
+    "follow_up": "follow_up",
+}
+# Community workers act on the applicant-side pages (/my/cases/<id>); the rest only read here.
+ACTING_ROLES = (Role.CASEWORKER, Role.ASSESSOR, Role.INSPECTOR)
+
+Rerender = Callable[[CaseDetail, int, str | None], Response]
+
+
+def available_actions(case: CaseDetail, actor: Actor) -> tuple[str, ...]:
+    """The step forms (or links) this viewer may use on this case now."""
+    if actor.role not in ACTING_ROLES:
+        return ()
+    offered = STEP_ACTIONS.get(case.step, ())
+    return tuple(a for a in offered if actor.role in ALLOWED[PERMISSION[a]])
+
+
+def load_case(case_id: UUID) -> CaseDetail:
+    """The case if the signed-in user may see it; 404 otherwise, as if it did not exist."""
+    found = case_detail(runtime().engine, current_actor(), case_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def action_form(action: str, case: CaseDetail, *, submitted: bool) -> ActionForm:
+    """A step form: from the posted data, or fresh at the case's current version."""
+    cls = ACTION_FORMS[action]
+    if submitted:
+        form = cls(prefix=action)
+    else:
+        form = cls(formdata=None, prefix=action, version=str(case.version))
+    if isinstance(form, ApproveForm):
+        form.assessor_id.choices = _staff_choices(Role.ASSESSOR, case, _("请选择评估员"))
+    if isinstance(form, AssignForm):
+        form.inspector_id.choices = _staff_choices(Role.INSPECTOR, case, _("请选择验收员"))
+    return form
+
+
+def _staff_choices(role: str, case: CaseDetail, prompt: str) -> list[SelectChoice]:
+    people = runtime().accounts.staff(role, case.district)
+    return [SelectChoice("", prompt), *[SelectChoice(p.user_id, p.display_name) for p in people]]
+
+
+def render_case(
+    case: CaseDetail,
+    *,
+    status: int = 200,
+    submitted: ActionForm | None = None,
+    action: str = "",
+    notice: str | None = None,
+) -> Response:
+    """The case page; a submitted form that was refused is shown again as typed."""
+    actor, rt = current_actor(), runtime()
+    actions = available_actions(case, actor)
+    forms = {
+        a: submitted if a == action and submitted else action_form(a, case, submitted=False)
+        for a in actions
+        if a in ACTION_FORMS
+    }
+    return page(
+        "staff/case.html",
+        status=status,
+        case=case,
+        actions=actions,
+        forms=forms,
+        open_action=action,
+        submitted=submitted,
+        notice=notice,
+        elder=elder_view(rt.persons, case.person_id, actor),
+        needs=rt.persons.needs(case.case_id),
+        staff_names=_staff_names(case),
+        photos=case_photos(rt.engine, case.case_id),
+        timeline=describe(timeline(rt.engine, case.case_id)),
+        applicant_side=actor.role == Role.COMMUNITY_WORKER,
+        since=case.step_since.astimezone(CITY_TZ),
+        city_tz=CITY_TZ,
+    )
+
+
+def _staff_names(case: CaseDetail) -> dict[str, str]:
+    accounts = runtime().accounts
+    found = {
+        "assessor": accounts.get(case.assessor_id) if case.assessor_id else None,
+        "inspector": accounts.get(case.inspector_id) if case.inspector_id else None,
+    }
+    return {role: account.display_name for role, account in found.items() if account}
+
+
+def submit_step(
+    case_id: UUID,
+    action: str,
+    command: Callable[[ActionForm, int], object],
+    done: str | Callable[[], str],
+) -> Response:
+    """Handle a case-page step form: one service call, then back to the case page."""
+    case = load_case(case_id)
+    form = action_form(action, case, submitted=True)
+
+    def again(current: CaseDetail, status: int, notice: str | None) -> Response:
+        return render_case(current, status=status, submitted=form, action=action, notice=notice)
+
+    return perform(case, form, lambda version: command(form, version), done, again)
+
+
+def perform(
+    case: CaseDetail,
+    form: ActionForm,
+    command: Callable[[int], object],
+    done: str | Callable[[], str],
+    rerender: Rerender,
+) -> Response:
+    """Validate, make the one service call, catch up, redirect; or show the form with why not."""
+    if not form.validate():
+        if form.version.errors:
+            abort(400)  # not a form we rendered: it lacks the version it was rendered from
+        return rerender(case, 422, None)
+    try:
+        command(form.case_version)
+    except StaleCase as e:
+        runtime().catch_up()
+        current = load_case(case.case_id)
+        form.version.data = str(current.version)  # resubmitting means: I have seen the new state
+        return rerender(current, 409, message_for(e))
+    except (CaseNotFound, NotPermitted):
+        raise  # the app's handlers answer 404 and 403
+    except (DomainError, ServiceError) as e:
+        attach_error(form, e)
+        return rerender(case, 422, None)
+    runtime().catch_up()
+    flash(done() if callable(done) else done, "success")
+    return redirect(url_for("staff.case", case_id=case.case_id), 303)
+
+
+def attach_error(form: ActionForm, error: DomainError | ServiceError) -> None:
+    """Put a refusal's message next to the field it is about, else at the top of the form."""
+    name = error_field(error)
+    target = form._fields.get(name) if name else None
+    if target is None:
+        form.form_errors.append(message_for(error))
+    else:
+        target.errors = [*target.errors, message_for(error)]
+
+
+def error_field(error: DomainError | ServiceError) -> str | None:
+    """The staff form field a refusal is about (photos and checklist lines besides the usual)."""
+    match error:
+        case InvalidPhoto() | InvalidAcceptance(detail="photos"):
+            return "photos"
+        case InvalidAssessment(detail="quantity" | "unit_price"):
+            kind = "qty" if error.detail == "quantity" else "price"
+            return f"{kind}_{error.params.get('code')}"
+        case InvalidAssessment():
+            return None
+    return field_for(error)
+
+
+def store_photos(files: list[FileStorage] | None) -> list[dict[str, str]]:
+    """Check every upload before storing any, so one bad file stores none of the batch."""
+    store = runtime().photos
+    contents = [f.read() for f in files or []]
+    for content in contents:
+        store.check(content)
+    return [store.store(content) for content in contents]
