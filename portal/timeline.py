@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from projections.retrofit_queries import TimelineEntry
 
@@ -25,23 +26,27 @@ class TimelineLine:
 def _title(entry: TimelineEntry) -> str:
     d = entry.details
     titles = {
-        "Applied": _("提交申请") if d.get("channel") == "online" else _("社区代为提交申请"),
-        "EligibilityApproved": _("审核通过"),
-        "EligibilityRejected": _("审核未通过"),
-        "ReturnedForInformation": _("需要补充材料"),
-        "InformationSupplied": _("已补充材料"),
-        "HomeAssessed": _("入户评估完成"),
-        "PlanConfirmed": _("确认改造方案"),
-        "ContractorAssigned": _("安排施工单位"),
-        "WorksStarted": _("开始施工"),
-        "SiteInspectionLogged": _("施工现场检查"),
-        "WorksCompleted": _("施工完成"),
-        "AcceptanceInspected": _("验收通过") if d.get("passed") else _("验收未通过"),
-        "RectificationCompleted": _("整改完成"),
-        "SatisfactionSurveyAnswered": _("完成满意度回访"),
-        "FollowUpRecorded": _("跟踪回访"),
-        "Closed": _("办结"),
-        "Withdrawn": _("撤回申请"),
+        "Applied": pgettext("timeline", "提交申请")
+        if d.get("channel") == "online"
+        else pgettext("timeline", "社区代为提交申请"),
+        "EligibilityApproved": pgettext("timeline", "审核通过"),
+        "EligibilityRejected": pgettext("timeline", "审核未通过"),
+        "ReturnedForInformation": pgettext("timeline", "需要补充材料"),
+        "InformationSupplied": pgettext("timeline", "已补充材料"),
+        "HomeAssessed": pgettext("timeline", "入户评估完成"),
+        "PlanConfirmed": pgettext("timeline", "确认改造方案"),
+        "ContractorAssigned": pgettext("timeline", "安排施工单位"),
+        "WorksStarted": pgettext("timeline", "开始施工"),
+        "SiteInspectionLogged": pgettext("timeline", "施工现场检查"),
+        "WorksCompleted": pgettext("timeline", "施工完成"),
+        "AcceptanceInspected": pgettext("timeline", "验收通过")
+        if d.get("passed")
+        else pgettext("timeline", "验收未通过"),
+        "RectificationCompleted": pgettext("timeline", "整改完成"),
+        "SatisfactionSurveyAnswered": pgettext("timeline", "完成满意度回访"),
+        "FollowUpRecorded": pgettext("timeline", "跟踪回访"),
+        "Closed": pgettext("timeline", "办结"),
+        "Withdrawn": pgettext("timeline", "撤回申请"),
     }
     return titles.get(entry.kind, entry.kind)
 
