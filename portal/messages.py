@@ -92,6 +92,8 @@ def message_for(error: DomainError | ServiceError) -> str:
             return _("请为每个问题选择1到5分。")
         case ReasonRequired():
             return str(_REASON.get(detail, _REASON["note"]))
+        case IllegalTransition(action="withdraw"):
+            return _("施工开始以后,就不能再撤回申请了。如有困难,请联系所在社区或审核员。")
         case IllegalTransition():
             return _("这个案件当前所处的环节不能进行这项操作。")
         case StaleCase():

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask import Blueprint, Response, abort, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from events import clock
-from events.errors import DomainError, IllegalTransition
+from events.errors import DomainError
 from events.retrofit import Step
 from events.roles import Actor, Role
 from portal.forms.family import (
@@ -33,10 +33,10 @@ from portal.messages import field_for, message_for
 from portal.people import elder_view
 from portal.rendering import page, page_or_fragment
 from portal.runtime import runtime
+from portal.steps import load_case, perform
 from portal.timeline import CITY_TZ, describe
 from portal.users import current_actor, roles_required
 from projections.retrofit_queries import CaseDetail, case_detail, list_cases, timeline
-from services.errors import StaleCase
 
 bp = Blueprint("family", __name__)
 
@@ -218,7 +218,7 @@ def _check_page(
 @roles_required(*APPLICANTS)
 def done(case_id: UUID) -> Response:
     """The confirmation: the reference number to quote, and what happens next."""
-    return page("family/done.html", case=_case_or_404(case_id))
+    return page("family/done.html", case=load_case(case_id))
 
 
 # -- following cases ---------------------------------------------------------------------------
@@ -250,35 +250,27 @@ def my_cases() -> Response:
 @roles_required(*APPLICANTS)
 def case(case_id: UUID) -> Response:
     """Where the case stands, what happens next, what the family can do now, and its history."""
-    return _case_page(_case_or_404(case_id))
-
-
-def _case_or_404(case_id: UUID) -> CaseDetail:
-    found = case_detail(runtime().engine, current_actor(), case_id)
-    if found is None:
-        abort(404)
-    return found
+    return _case_page(load_case(case_id))
 
 
 def _case_page(
     detail: CaseDetail,
     status: int = 200,
     form: CaseActionForm | None = None,
-    problem: str | None = None,
     stale: str | None = None,
 ) -> Response:
     return page_or_fragment(
         "family/case.html",
         "family/_case_live.html",
         status,
-        **_case_context(detail, form, problem, stale),
+        **_case_context(detail, form, stale),
         elder=elder_view(runtime().persons, detail.person_id, current_actor()),
         needs=runtime().persons.needs(detail.case_id),
     )
 
 
 def _case_context(
-    detail: CaseDetail, form: CaseActionForm | None, problem: str | None, stale: str | None
+    detail: CaseDetail, form: CaseActionForm | None, stale: str | None
 ) -> dict[str, Any]:
     """What the live part of a case page shows: status, the action of this step, history."""
     entries = timeline(runtime().engine, detail.case_id)
@@ -294,15 +286,9 @@ def _case_context(
         "supply_form": supply or SupplyInformationForm(formdata=None, version=version),
         "confirm_form": confirm or ConfirmPlanForm(formdata=None, version=version),
         "can_withdraw": detail.step in Step.WITHDRAWABLE,
-        "errors": summary(form, problem),
+        "submitted": form,
         "stale": stale,
     }
-
-
-def summary(form: CaseActionForm | None, problem: str | None) -> dict[str, list[str]]:
-    """Errors for the summary at the top; a refusal not about one field has no link ("")."""
-    errors = dict(form.errors) if form is not None else {}
-    return errors | {"": [problem]} if problem else errors
 
 
 def _last(entries: tuple[Any, ...], kind: str, key: str) -> Any:
@@ -321,33 +307,15 @@ def _act(
     render: Render,
     done_message: str,
 ) -> Response:
-    """Validate, run ONE service command, catch up, redirect; or re-render with 422/409."""
-    detail = _case_or_404(case_id)
-    if not form.validate():
-        return render(detail, 422, form)
-    try:
-        command(current_actor(), form.version.data)
-    except StaleCase as e:
-        runtime().catch_up()
-        fresh = _case_or_404(case_id)
-        form.version.raw_data, form.version.data = [str(fresh.version)], fresh.version
-        return render(fresh, 409, form, stale=message_for(e))
-    except DomainError as e:
-        target = getattr(form, field_for(e) or "", None)
-        if target is None or target.name in ("version", "csrf_token"):
-            return render(detail, 422, form, problem=_refusal(e))
-        target.errors.append(message_for(e))
-        return render(detail, 422, form)
-    runtime().catch_up()
-    flash(done_message, "success")
-    return redirect(url_for(".case", case_id=case_id), 303)
-
-
-def _refusal(error: DomainError) -> str:
-    # The generic "not at this step" sentence is too vague for the one refusal families meet.
-    if isinstance(error, IllegalTransition) and error.action == "withdraw":
-        return _("施工开始以后,就不能再撤回申请了。如有困难,请联系所在社区或审核员。")
-    return message_for(error)
+    """Handle one applicant-side step form through the portal's one way (portal.steps)."""
+    return perform(
+        load_case(case_id),
+        form,
+        lambda version: command(current_actor(), version),
+        done_message,
+        lambda current, status, stale: render(current, status, form, stale=stale),
+        "family.case",
+    )
 
 
 @bp.post("/my/cases/<uuid:case_id>/supply")
@@ -384,7 +352,7 @@ def confirm_plan(case_id: UUID) -> Response:
 def survey(case_id: UUID) -> Response:
     """Five 1-5 questions after acceptance, and an optional comment."""
     if request.method == "GET":
-        detail = _case_or_404(case_id)
+        detail = load_case(case_id)
         return _survey_page(detail, 200, SurveyForm(formdata=None, version=detail.version))
     form = SurveyForm()
     return _act(
@@ -398,10 +366,16 @@ def survey(case_id: UUID) -> Response:
     )
 
 
-def _survey_page(detail: CaseDetail, status: int, form: Any, **notes: str | None) -> Response:
+def _survey_page(detail: CaseDetail, status: int, form: Any, stale: str | None = None) -> Response:
     can_answer = detail.step == Step.ACCEPTED
     return page(
-        "family/survey.html", status, case=detail, form=form, can_answer=can_answer, **notes
+        "family/survey.html",
+        status,
+        case=detail,
+        form=form,
+        can_answer=can_answer,
+        submitted=form if form.errors else None,
+        stale=stale,
     )
 
 
@@ -410,7 +384,7 @@ def _survey_page(detail: CaseDetail, status: int, form: Any, **notes: str | None
 def withdraw(case_id: UUID) -> Response:
     """Ask for a reason before withdrawing; only possible before works start."""
     if request.method == "GET":
-        detail = _case_or_404(case_id)
+        detail = load_case(case_id)
         return _withdraw_page(detail, 200, WithdrawForm(formdata=None, version=detail.version))
     form = WithdrawForm()
     return _act(
@@ -423,10 +397,10 @@ def withdraw(case_id: UUID) -> Response:
 
 
 def _withdraw_page(
-    detail: CaseDetail, status: int, form: Any, problem: str | None = None, stale: str | None = None
+    detail: CaseDetail, status: int, form: Any, stale: str | None = None
 ) -> Response:
     can_withdraw = detail.step in Step.WITHDRAWABLE
     return page(
         "family/withdraw.html", status, case=detail, form=form, can_withdraw=can_withdraw,
-        errors=summary(form, problem), stale=stale,
+        submitted=form, stale=stale,
     )  # fmt: skip

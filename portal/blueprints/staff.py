@@ -14,11 +14,12 @@ from events.districts import DISTRICTS
 from events.retrofit import Step
 from events.roles import Actor, Role
 from portal import labels
-from portal.blueprints.staff_case import load_case, render_case
+from portal.blueprints.staff_case import render_case
 from portal.extensions import htmx
 from portal.forms.staff import QueueFilterForm
 from portal.rendering import page, page_or_fragment
 from portal.runtime import runtime
+from portal.steps import load_case
 from portal.users import current_actor, roles_required
 from projections.retrofit_queries import WORK_STEPS, count_by_step, list_cases
 

@@ -15,12 +15,13 @@ from events.checklist import CHECKLISTS, CURRENT_CHECKLIST_VERSION, Checklist
 from events.errors import InvalidAssessment
 from events.retrofit import price_assessment
 from portal.blueprints.staff import bp
-from portal.blueprints.staff_case import available_actions, load_case, perform
+from portal.blueprints.staff_case import available_actions
 from portal.forms.staff import AssessmentForm, assessment_form
 from portal.labels import item_name
 from portal.messages import message_for
 from portal.rendering import page
 from portal.runtime import runtime
+from portal.steps import load_case, perform
 from portal.users import current_actor, roles_required
 from projections.retrofit_queries import CaseDetail
 from services.retrofit import ALLOWED
@@ -78,6 +79,7 @@ def assess(case_id: UUID) -> Response:
         ),
         _("评估结果已保存。请家属确认改造方案。"),
         lambda current, status, notice: _page(current, form, status, notice),
+        "staff.case",
     )
 
 

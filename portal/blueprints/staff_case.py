@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from flask import Response, abort, flash, redirect, url_for
+from flask import Response
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice
 
-from events.errors import DomainError, InvalidAcceptance, InvalidAssessment
 from events.retrofit import Step
 from events.roles import Actor, Role
 from portal.forms.staff import (
@@ -25,16 +24,14 @@ from portal.forms.staff import (
     ReturnForm,
     SiteInspectionForm,
 )
-from portal.messages import field_for, message_for
 from portal.people import elder_view
 from portal.rendering import page
 from portal.runtime import runtime
+from portal.steps import load_case, perform
 from portal.timeline import CITY_TZ, describe
 from portal.users import current_actor
-from projections.retrofit_queries import CaseDetail, case_detail, timeline
+from projections.retrofit_queries import CaseDetail, timeline
 from projections.staff_queries import case_photos
-from services.errors import CaseNotFound, NotPermitted, ServiceError, StaleCase
-from services.photos import InvalidPhoto
 from services.retrofit import ALLOWED
 
 # Step forms on the case page; each key is also the endpoint (staff.<key>) it posts to.
@@ -82,8 +79,6 @@ PERMISSION: dict[str, str] = {
 # Community workers act on the applicant-side pages (/my/cases/<id>); the rest only read here.
 ACTING_ROLES = (Role.CASEWORKER, Role.ASSESSOR, Role.INSPECTOR)
 
-Rerender = Callable[[CaseDetail, int, str | None], Response]
-
 
 def available_actions(case: CaseDetail, actor: Actor) -> tuple[str, ...]:
     """The step forms (or links) this viewer may use on this case now."""
@@ -91,14 +86,6 @@ def available_actions(case: CaseDetail, actor: Actor) -> tuple[str, ...]:
         return ()
     offered = STEP_ACTIONS.get(case.step, ())
     return tuple(a for a in offered if actor.role in ALLOWED[PERMISSION[a]])
-
-
-def load_case(case_id: UUID) -> CaseDetail:
-    """The case if the signed-in user may see it; 404 otherwise, as if it did not exist."""
-    found = case_detail(runtime().engine, current_actor(), case_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def action_form(action: str, case: CaseDetail, *, submitted: bool) -> ActionForm:
@@ -178,59 +165,7 @@ def submit_step(
     def again(current: CaseDetail, status: int, notice: str | None) -> Response:
         return render_case(current, status=status, submitted=form, action=action, notice=notice)
 
-    return perform(case, form, lambda version: command(form, version), done, again)
-
-
-def perform(
-    case: CaseDetail,
-    form: ActionForm,
-    command: Callable[[int], object],
-    done: str | Callable[[], str],
-    rerender: Rerender,
-) -> Response:
-    """Validate, make the one service call, catch up, redirect; or show the form with why not."""
-    if not form.validate():
-        if form.version.errors:
-            abort(400)  # not a form we rendered: it lacks the version it was rendered from
-        return rerender(case, 422, None)
-    try:
-        command(form.case_version)
-    except StaleCase as e:
-        runtime().catch_up()
-        current = load_case(case.case_id)
-        form.version.data = str(current.version)  # resubmitting means: I have seen the new state
-        return rerender(current, 409, message_for(e))
-    except (CaseNotFound, NotPermitted):
-        raise  # the app's handlers answer 404 and 403
-    except (DomainError, ServiceError) as e:
-        attach_error(form, e)
-        return rerender(case, 422, None)
-    runtime().catch_up()
-    flash(done() if callable(done) else done, "success")
-    return redirect(url_for("staff.case", case_id=case.case_id), 303)
-
-
-def attach_error(form: ActionForm, error: DomainError | ServiceError) -> None:
-    """Put a refusal's message next to the field it is about, else at the top of the form."""
-    name = error_field(error)
-    target = form._fields.get(name) if name else None
-    if target is None:
-        form.form_errors.append(message_for(error))
-    else:
-        target.errors = [*target.errors, message_for(error)]
-
-
-def error_field(error: DomainError | ServiceError) -> str | None:
-    """The staff form field a refusal is about (photos and checklist lines besides the usual)."""
-    match error:
-        case InvalidPhoto() | InvalidAcceptance(detail="photos"):
-            return "photos"
-        case InvalidAssessment(detail="quantity" | "unit_price"):
-            kind = "qty" if error.detail == "quantity" else "price"
-            return f"{kind}_{error.params.get('code')}"
-        case InvalidAssessment():
-            return None
-    return field_for(error)
+    return perform(case, form, lambda version: command(form, version), done, again, "staff.case")
 
 
 def store_photos(files: list[FileStorage] | None) -> list[dict[str, str]]:

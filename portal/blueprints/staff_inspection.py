@@ -9,16 +9,11 @@ from flask_babel import gettext as _
 
 from events.roles import Role
 from portal.blueprints.staff import bp
-from portal.blueprints.staff_case import (
-    available_actions,
-    load_case,
-    perform,
-    store_photos,
-    submit_step,
-)
+from portal.blueprints.staff_case import available_actions, store_photos, submit_step
 from portal.forms.staff import AcceptanceForm, acceptance_form
 from portal.rendering import page
 from portal.runtime import runtime
+from portal.steps import load_case, perform
 from portal.users import current_actor, roles_required
 from projections.retrofit_queries import CaseDetail
 from projections.staff_queries import case_photos
@@ -77,6 +72,7 @@ def inspect_acceptance(case_id: UUID) -> Response:
         ),
         lambda: _outcome(case_id),
         lambda current, status, notice: _page(current, form, status, notice),
+        "staff.case",
     )
 
 
