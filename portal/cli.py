@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from uuid import UUID
 
 import click
 from sqlalchemy import func, select
@@ -118,6 +119,26 @@ def projections_rebuild() -> None:
     click.echo(
         f"Rebuilt read models from {applied} events in {time.perf_counter() - started:.2f}s."
     )
+
+
+@main.group()
+def persons() -> None:
+    """Personal data (PIPL): kept apart from the event history so it can be erased."""
+
+
+@persons.command("erase")
+@click.argument("person_id", type=click.UUID)
+@click.confirmation_option(prompt="Erase this person's personal data for good?")
+def persons_erase(person_id: UUID) -> None:
+    """Blank a person's personal data; their cases' history and totals stay intact."""
+    rt = build_runtime(Settings.from_env())
+    try:
+        if rt.persons.get(person_id) is None:
+            raise click.ClickException(f"No person {person_id}.")
+        rt.persons.erase(person_id)
+    finally:
+        rt.dispose()
+    click.echo(f"Erased the personal data of {person_id}.")
 
 
 @main.group()

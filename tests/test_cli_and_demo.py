@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -96,3 +98,35 @@ def test_projections_rebuild_command_replays_the_log(cli_env, rt):
     assert "Rebuilt read models from 6 events" in result.output  # 3 cases x (list + timeline)
     with rt.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(retrofit_cases)).scalar_one() == 3
+
+
+def test_persons_erase_blanks_personal_data_and_keeps_the_case(cli_env, rt):
+    case_id = apply(rt, Actor("fam-1", Role.FAMILY))
+    rt.catch_up()
+    person_id = rt.retrofit.repository.get(case_id).person_id
+    result = CliRunner().invoke(main, ["persons", "erase", str(person_id), "--yes"])
+    assert result.exit_code == 0, result.output
+    record = rt.persons.get(person_id)
+    assert record.erased and record.name is None and record.national_id is None
+    assert rt.retrofit.repository.get(case_id).step == Step.SUBMITTED
+
+
+def test_projection_worker_follows_new_events(rt):
+    stop = threading.Event()
+    worker = threading.Thread(target=rt.projector.follow, args=(stop, 0.05))
+    worker.start()
+    try:
+        case_id = apply(rt, Actor("fam-1", Role.FAMILY))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with rt.engine.connect() as conn:
+                found = conn.execute(
+                    select(retrofit_cases.c.case_id).where(retrofit_cases.c.case_id == case_id)
+                ).first()
+            if found:
+                break
+            time.sleep(0.05)
+        assert found, "the follower did not project the new case within 10 s"
+    finally:
+        stop.set()
+        worker.join(timeout=5)
