@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from projections.tables import metadata, positions
 
@@ -77,12 +79,16 @@ class Projector:
 
     @staticmethod
     def _lock_position(conn: Connection, name: str) -> int:
+        # Two projectors starting on a fresh table must not both insert the row (on PostgreSQL
+        # the loser would fail on the primary key): insert if missing, then lock and read.
+        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        conn.execute(
+            dialect_insert(positions)
+            .values(name=name, position=0)
+            .on_conflict_do_nothing(index_elements=[positions.c.name])
+        )
         query = select(positions.c.position).where(positions.c.name == name).with_for_update()
-        found = conn.execute(query).scalar_one_or_none()
-        if found is None:
-            conn.execute(positions.insert().values(name=name, position=0))
-            return 0
-        return int(found)
+        return int(conn.execute(query).scalar_one())
 
     def position(self, name: str) -> int:
         """How far a projection has got in the log (0 before its first event)."""

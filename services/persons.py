@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.database import writing
 from services.tables import application_details, persons
@@ -58,6 +60,14 @@ class PersonStore:
         """Store or refresh an elder's profile; the same ID number maps to the same person."""
         digest = self._digest(profile["national_id"])
         values = {f: profile.get(f) for f in PROFILE_FIELDS} | {"updated_at": datetime.now(UTC)}
+        try:
+            return self._upsert(digest, values)
+        except IntegrityError:
+            # The same elder submitted twice at once: on PostgreSQL (READ COMMITTED) both saw
+            # no row and the other insert won; it has committed, so a second try updates it.
+            return self._upsert(digest, values)
+
+    def _upsert(self, digest: str, values: dict[str, object]) -> UUID:
         with writing(self._engine) as conn:
             found = conn.execute(select(persons.c.person_id).where(persons.c.id_digest == digest))
             person_id = found.scalar_one_or_none()
@@ -76,7 +86,8 @@ class PersonStore:
 
     def record_needs(self, case_id: UUID, person_id: UUID, needs: str) -> None:
         """Keep an application's free-text needs with the person's erasable data."""
-        with writing(self._engine) as conn:
+        # A simultaneous submission of the same application may insert first: keep its row.
+        with suppress(IntegrityError), writing(self._engine) as conn:
             exists = conn.execute(
                 select(application_details.c.case_id).where(
                     application_details.c.case_id == case_id

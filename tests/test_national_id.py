@@ -132,7 +132,12 @@ def test_age_counts_full_years_around_the_birthday(day: date, age: int) -> None:
 
 @pytest.mark.parametrize(
     ("day", "age"),
-    [(date(2004, 2, 28), 59), (date(2004, 2, 29), 60), (date(2005, 2, 28), 60), (date(2005, 3, 1), 61)],
+    [
+        (date(2004, 2, 28), 59),
+        (date(2004, 2, 29), 60),
+        (date(2005, 2, 28), 60),
+        (date(2005, 3, 1), 61),
+    ],
 )
 def test_age_of_someone_born_on_a_leap_day(day: date, age: int) -> None:
     elder = parse_national_id(with_check("110105" + "19440229" + "123"), TODAY)

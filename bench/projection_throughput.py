@@ -1,0 +1,60 @@
+"""How fast the read models rebuild from the event log.
+
+    python -m bench.projection_throughput [--cases N] [--database-url URL]
+
+Seeds N cases through the real RetrofitService (SQLite file in a temp dir, or a fresh schema
+in the PostgreSQL database given), then times Projector.rebuild() and prints events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from bench.seeding import bench_runtime, seed_through_services
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed, rebuild, report."""
+    args = _parse(argv)
+    with bench_runtime(args.database_url) as rt:
+        backend = "SQLite" if rt.settings.is_sqlite else "PostgreSQL"
+        started = time.perf_counter()
+        events = seed_through_services(rt, args.cases)
+        seeding = time.perf_counter() - started
+        rt.catch_up()  # as a running portal would have it; the rebuild then starts from scratch
+
+        rebuilds = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            applied = rt.projector.rebuild()
+            rebuilds.append(time.perf_counter() - started)
+        best = min(rebuilds)
+        projections = len(rt.projector.projections)
+        if applied != events * projections:  # every event exactly once per projection
+            raise SystemExit(f"rebuild applied {applied} events, expected {events * projections}")
+
+    print(f"command: python -m bench.projection_throughput {' '.join(_argv(argv))}".rstrip())
+    print(f"backend: {backend}; cases: {args.cases}; events in the log: {events}")
+    print(f"seeding through the services: {seeding:.1f} s ({events / seeding:,.0f} events/s)")
+    print(f"rebuild of {projections} projections, best of {args.repeat}: {best:.2f} s "
+          f"(runs: {', '.join(f'{r:.2f}' for r in rebuilds)})")  # fmt: skip
+    print(f"  log events/s:        {events / best:,.0f}")
+    print(f"  projected events/s:  {applied / best:,.0f}  (each event applied once per projection)")
+
+
+def _argv(argv: list[str] | None) -> list[str]:
+    return sys.argv[1:] if argv is None else argv
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=2000, help="cases to seed (default 2000)")
+    parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: temp SQLite")
+    parser.add_argument("--repeat", type=int, default=3, help="rebuilds to time (default 3)")
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    main()
