@@ -76,6 +76,11 @@ def _text(value: str, field: str, *, required: bool = True, limit: int = 2000) -
     return cleaned
 
 
+def _is_whole_number(value: object) -> bool:
+    # bool is an int subclass: True must not count as a quantity of 1 or a score of 1.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def price_assessment(
     checklist: Checklist, lines: list[dict[str, Any]], subsidy_cap: Decimal
 ) -> dict[str, Any]:
@@ -89,7 +94,7 @@ def price_assessment(
         if item is None or item.code in seen:
             raise InvalidAssessment("unknown_item", code=line.get("code"))
         quantity, price = line.get("quantity"), line.get("unit_price")
-        if not isinstance(quantity, int) or not 1 <= quantity <= MAX_ITEM_QUANTITY:
+        if not _is_whole_number(quantity) or not 1 <= quantity <= MAX_ITEM_QUANTITY:
             raise InvalidAssessment("quantity", code=item.code)
         if not isinstance(price, Decimal) or not Decimal("0") < price <= MAX_UNIT_PRICE:
             raise InvalidAssessment("unit_price", code=item.code)
@@ -394,7 +399,7 @@ class RetrofitCase(AnlaoAggregate):
         self._require("survey", Step.ACCEPTED)
         if set(scores) != set(SURVEY_QUESTIONS):
             raise InvalidSurvey("questions")
-        if not all(isinstance(v, int) and 1 <= v <= 5 for v in scores.values()):
+        if not all(_is_whole_number(v) and 1 <= v <= 5 for v in scores.values()):
             raise InvalidSurvey("scale")
         self._surveyed(
             actor_id=actor_id,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, bindparam, update
 
 from events.retrofit import RetrofitCase, Step
 from projections.tables import retrofit_cases
@@ -29,28 +29,44 @@ _CHANGES: dict[type, Callable[[Any], dict[str, Any]]] = {
     E.EligibilityRejected: _step(Step.REJECTED),
     E.ReturnedForInformation: _step(Step.RETURNED),
     E.InformationSupplied: _step(Step.SUBMITTED),
-    E.HomeAssessed: lambda e: _step(Step.ASSESSED)(e) | {
-        "checklist_version": e.checklist_version, "assessment_items": _json(e.items),
-        "total_cost": e.total, "subsidy": e.subsidy,
-    },
+    E.HomeAssessed: lambda e: (
+        _step(Step.ASSESSED)(e)
+        | {
+            "checklist_version": e.checklist_version,
+            "assessment_items": _json(e.items),
+            "total_cost": e.total,
+            "subsidy": e.subsidy,
+        }
+    ),
     E.PlanConfirmed: _step(Step.PLAN_CONFIRMED),
-    E.ContractorAssigned: lambda e: _step(Step.CONTRACTOR_ASSIGNED)(e) | {
-        "contractor": e.contractor, "inspector_id": e.inspector_id,
-    },
+    E.ContractorAssigned: lambda e: (
+        _step(Step.CONTRACTOR_ASSIGNED)(e)
+        | {
+            "contractor": e.contractor,
+            "inspector_id": e.inspector_id,
+        }
+    ),
     E.WorksStarted: _step(Step.WORKS_STARTED),
     E.SiteInspectionLogged: lambda e: {},
     E.WorksCompleted: _step(Step.WORKS_COMPLETED),
-    E.AcceptanceInspected: lambda e: _step(Step.ACCEPTED if e.passed else Step.RECTIFICATION)(e) | {
-        "acceptance_rounds": e.round, "last_acceptance_passed": e.passed,
-    },
+    E.AcceptanceInspected: lambda e: (
+        _step(Step.ACCEPTED if e.passed else Step.RECTIFICATION)(e)
+        | {
+            "acceptance_rounds": e.round,
+            "last_acceptance_passed": e.passed,
+        }
+    ),
     E.RectificationCompleted: _step(Step.WORKS_COMPLETED),
-    E.SatisfactionSurveyAnswered: lambda e: _step(Step.SURVEYED)(e) | {
-        "survey_overall": e.scores["overall"],
-    },
+    E.SatisfactionSurveyAnswered: lambda e: (
+        _step(Step.SURVEYED)(e)
+        | {
+            "survey_overall": e.scores["overall"],
+        }
+    ),
     E.FollowUpRecorded: lambda e: {},
     E.Closed: _step(Step.CLOSED),
     E.Withdrawn: _step(Step.WITHDRAWN),
-}  # fmt: skip
+}
 
 
 class RetrofitCaseList:
@@ -60,22 +76,53 @@ class RetrofitCaseList:
     tables = (retrofit_cases,)
     topics = tuple(get_topic(cls) for cls in (E.Applied, *_CHANGES))
 
-    def apply(self, conn: Connection, event: Any) -> None:
-        """Insert the row on application; update it on every later step."""
-        if isinstance(event, E.Applied):
-            conn.execute(retrofit_cases.insert().values(
-                case_id=event.originator_id, reference=event.reference,
-                person_id=event.person_id, channel=event.channel,
-                applicant_user_id=event.applicant_user_id, relation=event.relation,
-                district=event.district, street=event.street, community=event.community,
-                step=Step.SUBMITTED, step_since=event.timestamp, applied_at=event.timestamp,
-                updated_at=event.timestamp, version=event.originator_version,
-                acceptance_rounds=0,
-            ))  # fmt: skip
-            return
-        values = _CHANGES[type(event)](event)
-        conn.execute(
-            update(retrofit_cases)
-            .where(retrofit_cases.c.case_id == event.originator_id)
-            .values(version=event.originator_version, updated_at=event.timestamp, **values)
-        )
+    def apply(self, conn: Connection, events: Sequence[Any]) -> None:
+        """Fold a batch into new rows and per-case changes, then write them in few statements."""
+        created: dict[Any, dict[str, Any]] = {}
+        changed: dict[Any, dict[str, Any]] = {}
+        for event in events:
+            case_id = event.originator_id
+            if isinstance(event, E.Applied):
+                created[case_id] = _new_row(event)
+                continue
+            values = _CHANGES[type(event)](event)
+            values |= {"version": event.originator_version, "updated_at": event.timestamp}
+            (created.get(case_id) or changed.setdefault(case_id, {})).update(values)
+        if created:
+            conn.execute(retrofit_cases.insert(), list(created.values()))
+        for columns, rows in _grouped_by_columns(changed).items():
+            statement = (
+                update(retrofit_cases)
+                .where(retrofit_cases.c.case_id == bindparam("_case_id"))
+                .values({name: bindparam(name) for name in columns})
+            )
+            conn.execute(statement, rows)
+
+
+def _new_row(event: Any) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(c.name for c in retrofit_cases.columns)
+    return row | {
+        "case_id": event.originator_id,
+        "reference": event.reference,
+        "person_id": event.person_id,
+        "channel": event.channel,
+        "applicant_user_id": event.applicant_user_id,
+        "relation": event.relation,
+        "district": event.district,
+        "street": event.street,
+        "community": event.community,
+        "step": Step.SUBMITTED,
+        "step_since": event.timestamp,
+        "applied_at": event.timestamp,
+        "updated_at": event.timestamp,
+        "version": event.originator_version,
+        "acceptance_rounds": 0,
+    }
+
+
+def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> dict[tuple[str, ...], list[dict]]:
+    # executemany needs one column set per statement; a batch has only a handful of them.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for case_id, values in changed.items():
+        groups.setdefault(tuple(sorted(values)), []).append(values | {"_case_id": case_id})
+    return groups

@@ -21,13 +21,15 @@ WRITE_OPTION = "anlao_write"
 
 
 class Projection(Protocol):
-    """A read model: its name, the tables it owns, the topics it reads, and how it applies one."""
+    """A read model: its name, the tables it owns, the topics it reads, how it applies a batch."""
 
     name: str
     tables: Sequence[Table]
     topics: Sequence[str]
 
-    def apply(self, conn: Connection, event: Any) -> None: ...
+    def apply(self, conn: Connection, events: Sequence[Any]) -> None:
+        """Apply events in log order, in the caller's transaction (batched for speed)."""
+        ...
 
 
 class Projector:
@@ -67,8 +69,9 @@ class Projector:
                     start=position, stop=head, limit=BATCH_SIZE,
                     topics=tuple(projection.topics), inclusive_of_start=False,
                 )  # fmt: skip
-                for notification in notifications:
-                    projection.apply(conn, self._mapper.to_domain_event(notification))
+                events = [self._mapper.to_domain_event(n) for n in notifications]
+                if events:
+                    projection.apply(conn, events)
                 full = len(notifications) == BATCH_SIZE
                 reached = notifications[-1].id if full else head
                 conn.execute(

@@ -35,7 +35,7 @@ retrofit_cases = Table(
     Column("reference", String(20), nullable=False, unique=True),
     Column("person_id", Uuid, nullable=False),
     Column("channel", String(10), nullable=False),
-    Column("applicant_user_id", String(36), nullable=False, index=True),
+    Column("applicant_user_id", String(36), nullable=False),
     Column("relation", String(20), nullable=False),
     Column("district", String(10), nullable=False),
     Column("street", String(40), nullable=False),
@@ -55,7 +55,10 @@ retrofit_cases = Table(
     Column("acceptance_rounds", Integer, nullable=False, default=0),
     Column("last_acceptance_passed", Boolean),
     Column("survey_overall", Integer),
-    Index("ix_rm_retrofit_cases_district_step", "district", "step", "step_since"),
+    # Queues list longest-waiting first (step_since, case_id) within a scope: keyset pages.
+    Index("ix_rm_retrofit_cases_district_wait", "district", "step_since", "case_id"),
+    Index("ix_rm_retrofit_cases_district_step", "district", "step", "step_since", "case_id"),
+    Index("ix_rm_retrofit_cases_applicant", "applicant_user_id", "step_since", "case_id"),
     Index("ix_rm_retrofit_cases_assessor", "assessor_id", "step"),
     Index("ix_rm_retrofit_cases_inspector", "inspector_id", "step"),
 )

@@ -251,11 +251,12 @@ class FailingOn:
         self.tables: Sequence[Table] = inner.tables
         self.topics: Sequence[str] = inner.topics
 
-    def apply(self, conn: Connection, event: Any) -> None:
-        self.seen += 1
-        if self.seen == self.fail_at:
-            raise RuntimeError(f"projection crashed on event {self.seen}")
-        self.inner.apply(conn, event)
+    def apply(self, conn: Connection, events: Sequence[Any]) -> None:
+        for event in events:  # one at a time, so the crash comes after earlier writes
+            self.seen += 1
+            if self.seen == self.fail_at:
+                raise RuntimeError(f"projection crashed on event {self.seen}")
+            self.inner.apply(conn, [event])
 
 
 def test_a_crash_mid_batch_leaves_rows_and_position_untouched(rt: Runtime) -> None:

@@ -559,3 +559,8 @@ def test_replaying_the_events_rebuilds_the_same_case() -> None:
     )
     assert replayed.assessment == case.assessment
     assert (replayed.assessor_id, replayed.inspector_id) == (ASSESSOR, INSPECTOR)
+
+
+def test_booleans_are_not_quantities() -> None:
+    with pytest.raises(InvalidAssessment):
+        price_assessment(MCA_2020, [{"code": "T01", "quantity": True, "unit_price": Decimal("200")}], Decimal("3000"))
