@@ -23,6 +23,7 @@ from events.national_id import check_digit
 from events.retrofit import SURVEY_QUESTIONS, RetrofitCase, Step
 from events.roles import Actor, Role
 from portal.runtime import Runtime, build_runtime
+from services.demo import GIVEN, SURNAMES
 from services.references import reference_for
 from services.settings import Settings
 
@@ -50,8 +51,6 @@ LINES = [
 ]
 PHOTOS = [{"sha256": "0" * 64, "media_type": "image/jpeg"}]
 SCORES = dict.fromkeys(SURVEY_QUESTIONS, 5)
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
-GIVEN = ["秀英", "桂兰", "玉兰", "建国", "德明", "淑珍", "国华", "凤英", "志强", "桂芳"]
 
 
 @contextmanager
