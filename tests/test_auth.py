@@ -14,20 +14,32 @@ def test_landing_page_is_chinese_first(client):
 
 def test_family_registers_and_lands_on_their_cases(client):
     token = csrf_token_of(client, "/register")
-    response = client.post("/register", data={
-        "mobile": "13900001111", "display_name": "王建国", "password": PASSWORD,
-        "confirm": PASSWORD, "csrf_token": token,
-    })
+    response = client.post(
+        "/register",
+        data={
+            "mobile": "13900001111",
+            "display_name": "王建国",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 303
     assert client.get("/").status_code == 302
 
 
 def test_registration_with_bad_mobile_explains_in_chinese_and_stores_nothing(client, app_rt):
     token = csrf_token_of(client, "/register")
-    response = client.post("/register", data={
-        "mobile": "12345", "display_name": "王建国", "password": PASSWORD, "confirm": PASSWORD,
-        "csrf_token": token,
-    })
+    response = client.post(
+        "/register",
+        data={
+            "mobile": "12345",
+            "display_name": "王建国",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "请填写11位手机号码" in html
@@ -39,10 +51,16 @@ def test_registration_with_bad_mobile_explains_in_chinese_and_stores_nothing(cli
 def test_duplicate_mobile_is_refused_with_a_message(client, make_user):
     family = make_user(Role.FAMILY)
     token = csrf_token_of(client, "/register")
-    response = client.post("/register", data={
-        "mobile": family.login, "display_name": "又一个", "password": PASSWORD,
-        "confirm": PASSWORD, "csrf_token": token,
-    })
+    response = client.post(
+        "/register",
+        data={
+            "mobile": family.login,
+            "display_name": "又一个",
+            "password": PASSWORD,
+            "confirm": PASSWORD,
+            "csrf_token": token,
+        },
+    )
     assert response.status_code == 422
     assert "已经注册过了" in response.get_data(as_text=True)
 
@@ -50,7 +68,9 @@ def test_duplicate_mobile_is_refused_with_a_message(client, make_user):
 def test_wrong_password_is_refused(client, make_user):
     family = make_user(Role.FAMILY)
     token = csrf_token_of(client, "/login")
-    response = client.post("/login", data={"login": family.login, "password": "wrong-pass", "csrf_token": token})
+    response = client.post(
+        "/login", data={"login": family.login, "password": "wrong-pass", "csrf_token": token}
+    )
     assert response.status_code == 422
     assert "密码不对" in response.get_data(as_text=True)
 
@@ -70,7 +90,9 @@ def test_htmx_request_without_csrf_header_is_rejected(client, login, make_user):
 
 def test_htmx_request_with_csrf_header_is_accepted(client, login, make_user):
     token = login(make_user(Role.FAMILY))
-    response = client.post("/language", data={"lang": "en"}, headers={"HX-Request": "true", "X-CSRFToken": token})
+    response = client.post(
+        "/language", data={"lang": "en"}, headers={"HX-Request": "true", "X-CSRFToken": token}
+    )
     assert response.status_code == 303
 
 

@@ -563,4 +563,8 @@ def test_replaying_the_events_rebuilds_the_same_case() -> None:
 
 def test_booleans_are_not_quantities() -> None:
     with pytest.raises(InvalidAssessment):
-        price_assessment(MCA_2020, [{"code": "T01", "quantity": True, "unit_price": Decimal("200")}], Decimal("3000"))
+        price_assessment(
+            MCA_2020,
+            [{"code": "T01", "quantity": True, "unit_price": Decimal("200")}],
+            Decimal("3000"),
+        )
