@@ -45,3 +45,4 @@ class Actor:
     role: str
     district: str = ""
     community: str = ""
+    facility_id: str = ""  # providers: the one facility or organisation they act for

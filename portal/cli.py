@@ -152,9 +152,16 @@ def users() -> None:
 @click.option("--role", required=True, type=click.Choice(Role.ALL))
 @click.option("--district", default="", type=click.Choice(["", *(d.code for d in DISTRICTS)]))
 @click.option("--community", default="", help="Community, for community workers.")
+@click.option("--facility", "facility_id", default="", help="Facility id, for providers.")
 @click.password_option()
 def users_create(
-    login: str, display_name: str, role: str, district: str, community: str, password: str
+    login: str,
+    display_name: str,
+    role: str,
+    district: str,
+    community: str,
+    facility_id: str,
+    password: str,
 ) -> None:
     """Create an account (the first admin, or staff on a new installation)."""
     rt = build_runtime(Settings.from_env())
@@ -171,6 +178,7 @@ def users_create(
                 role=role,
                 district=district,
                 community=community,
+                facility_id=facility_id,
             )
     except (AccountExists, InvalidAccount) as e:
         raise click.ClickException(f"Not created: {e.code} {e}") from None

@@ -32,7 +32,13 @@ class PortalUser(UserMixin):
     def actor(self) -> Actor:
         """The command/query scope of this user."""
         a = self.account
-        return Actor(user_id=a.user_id, role=a.role, district=a.district, community=a.community)
+        return Actor(
+            user_id=a.user_id,
+            role=a.role,
+            district=a.district,
+            community=a.community,
+            facility_id=a.facility_id,
+        )
 
 
 def current_actor() -> Actor:

@@ -33,6 +33,7 @@ class Account:
     role: str
     district: str
     community: str
+    facility_id: str = ""
 
 
 class AccountService:
@@ -58,6 +59,7 @@ class AccountService:
         role: str,
         district: str = "",
         community: str = "",
+        facility_id: str = "",
     ) -> str:
         """An admin adds a staff member with a role and, where the role has one, a district."""
         if role not in Role.STAFF:
@@ -66,10 +68,19 @@ class AccountService:
             raise InvalidAccount("login")
         if district and find_district(district) is None:
             raise InvalidAccount("district")
-        return self._create(login, password, display_name, role, district, community)
+        if role == Role.PROVIDER and not facility_id:
+            raise InvalidAccount("facility")
+        return self._create(login, password, display_name, role, district, community, facility_id)
 
     def _create(
-        self, login: str, password: str, name: str, role: str, district: str, community: str
+        self,
+        login: str,
+        password: str,
+        name: str,
+        role: str,
+        district: str,
+        community: str,
+        facility_id: str = "",
     ) -> str:
         if len(password or "") < MIN_PASSWORD:
             raise InvalidAccount("password")
@@ -88,6 +99,7 @@ class AccountService:
                         role=role,
                         district=district,
                         community=community,
+                        facility_id=facility_id,
                         created_at=datetime.now(UTC),
                     )
                 )
@@ -135,4 +147,12 @@ class AccountService:
 
 
 def _account(row) -> Account:  # type: ignore[no-untyped-def]
-    return Account(row.user_id, row.login, row.display_name, row.role, row.district, row.community)
+    return Account(
+        row.user_id,
+        row.login,
+        row.display_name,
+        row.role,
+        row.district,
+        row.community,
+        row.facility_id,
+    )

@@ -45,6 +45,7 @@ accounts = Table(
     Column("role", String(20), nullable=False),
     Column("district", String(10), nullable=False, default=""),
     Column("community", String(40), nullable=False, default=""),
+    Column("facility_id", String(36), nullable=False, default=""),  # providers only
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 

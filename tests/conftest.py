@@ -94,7 +94,13 @@ def make_user(app_rt: Runtime) -> Callable[..., User]:
     """Create an account of any role; families register with a mobile number."""
     counter = iter(range(10_000))
 
-    def make(role: str, district: str = "D01", community: str = "春晖社区", name: str = "") -> User:
+    def make(
+        role: str,
+        district: str = "D01",
+        community: str = "春晖社区",
+        name: str = "",
+        facility_id: str = "",
+    ) -> User:
         n = next(counter)
         if role == Role.FAMILY:
             login = f"139{n:08d}"
@@ -111,8 +117,9 @@ def make_user(app_rt: Runtime) -> Callable[..., User]:
             role=role,
             district=district,
             community=community,
+            facility_id=facility_id,
         )
-        return User(login, Actor(user_id, role, district, community))
+        return User(login, Actor(user_id, role, district, community, facility_id))
 
     return make
 
