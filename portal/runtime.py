@@ -8,12 +8,18 @@ from argon2 import PasswordHasher
 from flask import current_app
 from sqlalchemy import Engine
 
+from projections import facilities as facility_models
+from projections import home_care as home_care_models
+from projections import meals as meal_models
 from projections.retrofit_cases import RetrofitCaseList
 from projections.retrofit_timeline import RetrofitTimeline
 from projections.runner import Projector
 from services.accounts import AccountService
 from services.database import ensure_schema, event_store_env, make_engine
 from services.drafts import DraftStore
+from services.facilities import FacilityService
+from services.home_care import HomeCareService
+from services.meals import MealService
 from services.persons import PersonStore
 from services.photos import PhotoStore
 from services.retrofit import RetrofitService
@@ -32,6 +38,9 @@ class Runtime:
     drafts: DraftStore
     photos: PhotoStore
     retrofit: RetrofitService
+    facilities: FacilityService
+    meals: MealService
+    home_care: HomeCareService
     projector: Projector
 
     def catch_up(self) -> None:
@@ -40,7 +49,8 @@ class Runtime:
 
     def dispose(self) -> None:
         """Release connections (tests and the CLI call this when done)."""
-        self.retrofit.close()
+        for service in (self.retrofit, self.facilities, self.meals, self.home_care):
+            service.close()
         self.engine.dispose()
 
 
@@ -51,8 +61,16 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
     ensure_schema(engine, settings)
     service_tables.create_all(engine)
     persons = PersonStore(engine, settings.secret_key)
-    retrofit = RetrofitService(event_store_env(settings), persons, settings.subsidy_cap)
-    projector = Projector(engine, retrofit, [RetrofitCaseList(), RetrofitTimeline()])
+    env = event_store_env(settings)
+    retrofit = RetrofitService(env, persons, settings.subsidy_cap)
+    read_models = [
+        RetrofitCaseList(),
+        RetrofitTimeline(),
+        *facility_models.PROJECTIONS,
+        *meal_models.PROJECTIONS,
+        *home_care_models.PROJECTIONS,
+    ]
+    projector = Projector(engine, retrofit, read_models)
     projector.create_tables()
     return Runtime(
         settings=settings,
@@ -62,6 +80,9 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
         drafts=DraftStore(engine),
         photos=PhotoStore(settings.upload_path, settings.max_photo_bytes),
         retrofit=retrofit,
+        facilities=FacilityService(env),
+        meals=MealService(env, persons),
+        home_care=HomeCareService(env, persons),
         projector=projector,
     )
 
