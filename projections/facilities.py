@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from projections.facility_inspections import FacilityInspections
+from projections.facility_progress import FacilityProgress
 from projections.runner import Projection
+from projections.workforce import StaffingReports
 
-PROJECTIONS: list[Projection] = []
+PROJECTIONS: list[Projection] = [FacilityProgress(), FacilityInspections(), StaffingReports()]
