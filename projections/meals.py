@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from projections.meal_days import MealDays
+from projections.meal_enrolments import MealEnrolmentList
+from projections.meal_timeline import MealEnrolmentTimeline
 from projections.runner import Projection
 
-PROJECTIONS: list[Projection] = []
+PROJECTIONS: list[Projection] = [MealEnrolmentList(), MealEnrolmentTimeline(), MealDays()]
