@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+# The city's calendar: business dates (meals served, visits made, "today") are local dates.
+CITY_TZ = ZoneInfo("Asia/Shanghai")
 
 _fixed_now: ContextVar[datetime | None] = ContextVar("anlao_fixed_now", default=None)
 
@@ -13,6 +17,16 @@ _fixed_now: ContextVar[datetime | None] = ContextVar("anlao_fixed_now", default=
 def now() -> datetime:
     """The timestamp for a new event: timezone-aware UTC."""
     return _fixed_now.get() or datetime.now(tz=UTC)
+
+
+def local(moment: datetime) -> datetime:
+    """A timestamp in the city's time zone, for dates and times people read and type."""
+    return moment.astimezone(CITY_TZ)
+
+
+def today() -> date:
+    """The city's date now: a 07:30 breakfast in Beijing is today, not yesterday in UTC."""
+    return local(now()).date()
 
 
 @contextmanager

@@ -13,10 +13,10 @@ import re
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import event
 
+from events import clock
 from events.access import READ_EVERYTHING
 from events.base import AnlaoAggregate
 from events.elder import check_age
@@ -33,7 +33,6 @@ from events.retrofit import CHANNELS, SURVEY_QUESTIONS
 from events.roles import Actor, Role
 
 # Visits happen on the city's calendar: "today" and "not in the future" are local (UTC+8).
-CITY_TZ = ZoneInfo("Asia/Shanghai")
 ELIGIBLE_DISABILITY_LEVELS = ("semi", "full")  # 半失能, 失能
 CARE_LEVELS = ("mild", "moderate", "severe")  # 轻度, 中度, 重度
 MAX_MONTHLY_HOURS = 120
@@ -126,11 +125,6 @@ class SurveyTooEarly(DomainError):
 
 
 # -- rules on plain values ---------------------------------------------------------------------
-def local_now(moment: datetime) -> datetime:
-    """A timestamp on the city's clock (UTC+8), for business dates and times."""
-    return moment.astimezone(CITY_TZ)
-
-
 def check_eligible(disability_level: str) -> None:
     """Only disabled (失能) or semi-disabled (半失能) elders qualify for home care."""
     if disability_level not in ELIGIBLE_DISABILITY_LEVELS:
@@ -193,7 +187,7 @@ def clean_visit(
 ) -> dict[str, Any]:
     """Check a visit record against the rules; returns its facts in plain, canonical values."""
     day = _visit_day(visit_date)
-    today = local_now(now)
+    today = clock.local(now)
     if day > today.date():
         raise InvalidVisit("future", field="visit_date")
     if day < date.fromisoformat(assigned_on):

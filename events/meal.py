@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.domain import event
 
@@ -16,7 +15,6 @@ from events.facility import FacilityProject, Kind
 from events.national_id import NationalId
 
 # Meals are counted by the city's calendar day: a 07:30 breakfast is still "today" in UTC+8.
-CITY_TZ = ZoneInfo("Asia/Shanghai")
 CHANNELS = ("online", "proxy")
 MODES = ("dine_in", "delivery")  # 堂食, 送餐上门
 AGED_80_PLUS = "aged_80_plus"
@@ -51,11 +49,6 @@ class TooYoungForCategory(DomainError):
     """The 80-plus subsidy category was chosen for an elder the ID number shows is younger."""
 
     code = "too_young_for_category"
-
-
-def city_today(moment: datetime) -> date:
-    """The city's calendar date at an instant (business dates of the meal service)."""
-    return moment.astimezone(CITY_TZ).date()
 
 
 def check_canteen(canteen: object, *, district: str | None = None) -> FacilityProject:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import pgettext
 
+from events.clock import CITY_TZ
 from projections.retrofit_queries import TimelineEntry
-
-CITY_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from sqlalchemy import (
     update,
 )
 
-from events.home_care import HomeCareCase, local_now
+from events import clock
+from events.home_care import HomeCareCase
 from projections.tables import metadata
 
 E = HomeCareCase
@@ -214,7 +215,7 @@ def _survey(event: Any, scope: dict[str, Any] | None) -> dict[str, Any]:
         "case_id": event.originator_id,
         "version": event.originator_version,
         "answered_at": event.timestamp,
-        "answered_on": local_now(event.timestamp).date(),
+        "answered_on": clock.local(event.timestamp).date(),
         "district": scope["district"],
         "provider_id": event.provider_id,
         "overall": event.scores["overall"],

@@ -16,9 +16,8 @@ from events import clock
 from events.checklist import MCA_2020
 from events.districts import DISTRICTS, District, district
 from events.facility import MILESTONES, ROOMS, FacilityProject, Kind
-from events.home_care import CARE_LEVELS, VISIT_ITEMS, CareStep, local_now
-from events.home_care import CITY_TZ as CARE_TZ
-from events.meal import AGED_80_PLUS, CITY_TZ, EnrolmentStep
+from events.home_care import CARE_LEVELS, VISIT_ITEMS, CareStep
+from events.meal import AGED_80_PLUS, EnrolmentStep
 from events.national_id import check_digit, parse_national_id
 from events.retrofit import SURVEY_QUESTIONS, Step
 from events.roles import Actor, Role
@@ -404,7 +403,7 @@ def seed_meals(
 
 def _city_moment(day: date, hour: int) -> datetime:
     """`hour` o'clock on `day` in the city, never later than now."""
-    return min(datetime.combine(day, time(hour), tzinfo=CITY_TZ), clock.now())
+    return min(datetime.combine(day, time(hour), tzinfo=clock.CITY_TZ), clock.now())
 
 
 def _demo_enrolment(
@@ -924,14 +923,14 @@ def _demo_visits(
     rng = demo.rng
     weekdays = set(rng.sample(range(7), rng.randint(1, 3)))
     begins = rng.randint(8, 14) * 60 + rng.choice((0, 30))
-    day = local_now(since).date() + timedelta(days=1)
-    last = local_now(until).date() - timedelta(days=1)  # only visits finished before `until`
+    day = clock.local(since).date() + timedelta(days=1)
+    last = clock.local(until).date() - timedelta(days=1)  # only visits finished before `until`
     unrated = 0
     while day <= last:
         if day.weekday() in weekdays:
             unrated += _demo_visit(demo, case_id, provider, day, begins)
         if day.day == 28 and unrated:
-            with clock.frozen_at(datetime.combine(day, time(21, 0), CARE_TZ)):
+            with clock.frozen_at(datetime.combine(day, time(21, 0), clock.CITY_TZ)):
                 scores = {q: rng.choice((3, 4, 5, 5, 5)) for q in SURVEY_QUESTIONS}
                 demo.home_care.answer_survey(
                     family, case_id, demo.version(case_id), scores=scores, comment="护理员很耐心。"
@@ -953,7 +952,7 @@ def _demo_visit(demo: _CareDemo, case_id: UUID, provider: UUID, day: date, begin
         "confirmed_by": rng.choice(("elder", "elder", "family")),
     }
     demo.visits_logged += 1
-    with clock.frozen_at(datetime.combine(day, time(20, 0), CARE_TZ)):
+    with clock.frozen_at(datetime.combine(day, time(20, 0), clock.CITY_TZ)):
         receipt = hc.log_visit(staff, case_id, demo.version(case_id), **visit)
         if demo.visits_logged % VISIT_CANCELLED_EVERY == 0:
             hc.cancel_visit(staff, case_id, receipt.version, visit_id=receipt.visit_id,

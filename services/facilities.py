@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import date
 from typing import TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -142,7 +141,7 @@ class FacilityService(Application):
             deadline=deadline,
             planned_on=planned_on,
             actor_id=actor.user_id,
-            today=_today(),
+            today=clock.today(),
         )
         # The same registration arriving twice at once: the other one stored the facility.
         with suppress(IntegrityError):
@@ -167,7 +166,7 @@ class FacilityService(Application):
             version,
             "milestone",
             lambda f: f.reach_milestone(
-                milestone=milestone, on=on, today=_today(), actor_id=actor.user_id
+                milestone=milestone, on=on, today=clock.today(), actor_id=actor.user_id
             ),
         )
 
@@ -205,8 +204,8 @@ class FacilityService(Application):
                 findings=findings,
                 follow_up_required=follow_up_required,
                 photos=photos,
-                inspected_on=inspected_on or _today().isoformat(),
-                today=_today(),
+                inspected_on=inspected_on or clock.today().isoformat(),
+                today=clock.today(),
                 actor_id=actor.user_id,
             ),
         )
@@ -232,8 +231,8 @@ class FacilityService(Application):
                 passed=passed,
                 findings=findings,
                 photos=photos,
-                inspected_on=inspected_on or _today().isoformat(),
-                today=_today(),
+                inspected_on=inspected_on or clock.today().isoformat(),
+                today=clock.today(),
                 actor_id=actor.user_id,
             ),
         )
@@ -300,8 +299,8 @@ class FacilityService(Application):
                 well_managed=well_managed,
                 remarks=remarks,
                 photos=photos,
-                inspected_on=inspected_on or _today().isoformat(),
-                today=_today(),
+                inspected_on=inspected_on or clock.today().isoformat(),
+                today=clock.today(),
                 actor_id=actor.user_id,
             ),
         )
@@ -348,7 +347,7 @@ class FacilityService(Application):
             period=period,
             district=facility.district,
             kind=facility.kind,
-            today=_today(),
+            today=clock.today(),
             actor_id=actor.user_id,
             figures={
                 "caregivers": caregivers,
@@ -432,10 +431,6 @@ class FacilityService(Application):
             current = self.repository.get(aggregate.id).version
             raise StaleCase(aggregate.id, expected=expected, current=current) from None
         return aggregate.version
-
-
-def _today() -> date:
-    return clock.now().date()
 
 
 def _is_district_caseworker(actor: Actor, district: str) -> bool:

@@ -22,7 +22,6 @@ from events.home_care import (
     InvalidVisit,
     VisitNotFound,
     check_eligible,
-    local_now,
     may_see_home_care,
 )
 from events.roles import Actor, Role
@@ -140,7 +139,7 @@ class HomeCareService(Application):
 
     @staticmethod
     def _now() -> datetime:
-        return local_now(clock.now())
+        return clock.local(clock.now())
 
     # -- screening, assessment, approval -------------------------------------------------------
     def request_assessment(

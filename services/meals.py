@@ -16,7 +16,7 @@ from events import clock
 from events.districts import is_known_place
 from events.elder import clean_profile
 from events.errors import InvalidApplication
-from events.meal import TEXT_LIMIT, MealEnrolment, check_canteen, check_choices, city_today
+from events.meal import TEXT_LIMIT, MealEnrolment, check_canteen, check_choices
 from events.meal_access import may_see_canteen, may_see_enrolment, provides_for
 from events.meal_day import CanteenDay, DayAlreadyRecorded, canteen_day_id, parse_day, served_ids
 from events.roles import Actor, Role
@@ -48,7 +48,7 @@ class MealService(Application):
     @staticmethod
     def today() -> date:
         """The city's calendar date now (or at the frozen demo/test time)."""
-        return city_today(clock.now())
+        return clock.today()
 
     # -- applying --------------------------------------------------------------------------
     def submit_application(

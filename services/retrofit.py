@@ -79,7 +79,7 @@ class RetrofitService(Application):
             raise InvalidApplication("relation")
         if len(needs or "") > 2000:
             raise InvalidApplication("needs")
-        today = clock.now().date()
+        today = clock.today()
         profile, elder_id = clean_profile(elder, today)
         person_id = self.persons.record(profile)
         case = RetrofitCase.open(

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from events.clock import CITY_TZ
 from events.errors import (
     IllegalTransition,
     InvalidApplication,
@@ -19,7 +20,6 @@ from events.errors import (
 )
 from events.facility import FacilityProject, Kind
 from events.home_care import (
-    CITY_TZ,
     VISIT_ITEMS,
     CareStep,
     HomeCareCase,

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from events import clock
+from events.clock import CITY_TZ
 from events.errors import DomainError
 from events.retrofit import Step
 from events.roles import Actor, Role
@@ -34,7 +35,7 @@ from portal.people import elder_view
 from portal.rendering import page, page_or_fragment
 from portal.runtime import runtime
 from portal.steps import load_case, perform
-from portal.timeline import CITY_TZ, describe
+from portal.timeline import describe
 from portal.users import current_actor, roles_required
 from projections.retrofit_queries import CaseDetail, case_detail, list_cases, timeline
 

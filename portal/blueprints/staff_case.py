@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from wtforms import SelectChoice
 
+from events.clock import CITY_TZ
 from events.retrofit import Step
 from events.roles import Actor, Role
 from portal.forms.staff import (
@@ -28,7 +29,7 @@ from portal.people import elder_view
 from portal.rendering import page
 from portal.runtime import runtime
 from portal.steps import load_case, perform
-from portal.timeline import CITY_TZ, describe
+from portal.timeline import describe
 from portal.users import current_actor
 from projections.retrofit_queries import CaseDetail, timeline
 from projections.staff_queries import case_photos

@@ -78,7 +78,7 @@ class ElderForm(QuestionForm):
 
     def validate_national_id(self, field: Field) -> None:
         """GB 11643 check digit and the programme's minimum age, explained in plain words."""
-        today = clock.now().date()
+        today = clock.today()
         try:
             check_age(parse_national_id(field.data, today), today)
         except DomainError as e:

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from events.clock import CITY_TZ
 from events.facility import FacilityProject, Kind
-from events.home_care import CITY_TZ, CareStep
+from events.home_care import CareStep
 from events.roles import Actor, Role
 from portal.runtime import Runtime
 from tests.support.actors import ASSESSOR, CASEWORKER, FAMILY

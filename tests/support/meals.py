@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 from sqlalchemy import Engine
 
 from events import clock
+from events.clock import CITY_TZ
 from events.facility import MILESTONES, FacilityProject, Kind
-from events.meal import CITY_TZ
 from events.roles import Actor, Role
 from portal.runtime import Runtime
 from projections.meal_days import meal_days, meals_served
