@@ -60,9 +60,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.blueprints import auth, family, home, staff
+    from portal.blueprints import auth, facilities, family, home, provider, staff
 
-    for module in (auth, home, family, staff):
+    for module in (auth, home, family, staff, provider, facilities):
         app.register_blueprint(module.bp)
 
 

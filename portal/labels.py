@@ -71,6 +71,71 @@ SURVEY_QUESTIONS = {
     "timeliness": _l("施工是否按时完成?"),
     "usefulness": _l("改造后,老人生活是否更方便、更安全?"),
 }
+PROGRAMMES = {
+    "retrofit": _l("适老化改造"),
+    "meal": _l("老年助餐"),
+    "home_care": _l("上门照护"),
+}
+MEAL_STEPS = {
+    "submitted": _l("已提交,待审核"),
+    "returned": _l("需补充材料"),
+    "approved": _l("已开通助餐"),
+    "rejected": _l("未通过审核"),
+    "withdrawn": _l("已撤回"),
+    "ended": _l("助餐已停止"),
+}
+CARE_STEPS = {
+    "submitted": _l("已提交,待受理"),
+    "returned": _l("需补充材料"),
+    "rejected": _l("未通过审核"),
+    "assessor_assigned": _l("已受理,待上门评估"),
+    "assessed": _l("已评估,待审核"),
+    "approved": _l("审核通过,待安排服务机构"),
+    "in_service": _l("服务中"),
+    "closed": _l("服务已结束"),
+    "withdrawn": _l("已撤回"),
+}
+MEAL_MODES = {"dine_in": _l("到食堂吃(堂食)"), "delivery": _l("送餐上门")}
+MEAL_SUBSIDY_CATEGORIES = {
+    "tekun": _l("特困人员"),
+    "dibao": _l("低保家庭"),
+    "dibao_edge": _l("低保边缘家庭"),
+    "aged_80_plus": _l("80周岁以上高龄老人"),
+    "other": _l("以上都不是"),
+}
+CARE_LEVELS = {"mild": _l("轻度"), "moderate": _l("中度"), "severe": _l("重度")}
+VISIT_ITEMS = {
+    "cleaning": _l("助洁"),
+    "mobility": _l("助行"),
+    "bathing": _l("助浴"),
+    "medical_escort": _l("助医"),
+    "rehabilitation": _l("康复"),
+    "check_in": _l("巡访关爱"),
+}
+CONFIRMED_BY = {"elder": _l("老人本人确认"), "family": _l("家属确认")}
+FACILITY_KINDS = {
+    "care_centre": _l("居家和社区养老服务中心"),
+    "canteen": _l("老年助餐食堂"),
+    "institution": _l("特困人员供养服务机构(敬老院)"),
+    "home_care_provider": _l("上门照护服务机构"),
+}
+MILESTONES = {
+    "planned": _l("立项规划"),
+    "site_selected": _l("选址完成"),
+    "design_approved": _l("设计审批"),
+    "tender_awarded": _l("完成招标"),
+    "construction_started": _l("开工建设"),
+    "main_structure_completed": _l("主体完工(封顶)"),
+    "fit_out": _l("装修装饰"),
+    "completed": _l("竣工"),
+    "in_operation": _l("投入运营"),
+}
+ROOMS = {"rehab": _l("康复室"), "recreation": _l("文化娱乐室"), "counselling": _l("心理慰藉室")}
+ACCEPTANCE_STANDARD = {
+    "safe": _l("安全"),
+    "functional": _l("功能完善"),
+    "well_managed": _l("管理规范"),
+}
 ACCEPTANCE_CHECKS = {"installed": _l("已安装"), "works": _l("能正常使用"), "safe": _l("安全牢固")}
 
 

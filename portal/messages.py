@@ -16,6 +16,7 @@ from events.errors import (
     NotOldEnough,
     ReasonRequired,
 )
+from portal.messages_programmes import programme_message
 from services.errors import AccountExists, InvalidAccount, ServiceError, StaleCase
 from services.photos import InvalidPhoto
 
@@ -36,6 +37,10 @@ _APPLICATION = {
     "relation": _l("请选择您与老人的关系。"),
     "needs": _l("改造需求请写在2000字以内。"),
     "channel": _l("无法识别申请方式。"),
+    "mode": _l("请选择用餐方式:到食堂吃(堂食)或送餐上门。"),
+    "subsidy_category": _l("请选择补贴类别。"),
+    "dietary_needs": _l("饮食要求请写在1000字以内。"),
+    "assessor_id": _l("请选择评估员。"),
 }
 _ASSESSMENT = {
     "no_items": _l("请至少选择一个改造项目。"),
@@ -72,12 +77,15 @@ _PHOTO = {
 def message_for(error: DomainError | ServiceError) -> str:
     """The sentence shown to the user for a refused command."""
     detail = getattr(error, "detail", "") or getattr(error, "field", "")
+    found = programme_message(error.code, detail, getattr(error, "params", {}))
+    if found is not None:
+        return found
     match error:
         case InvalidNationalId():
             return str(_NATIONAL_ID.get(detail, _NATIONAL_ID["check_digit"]))
         case NotOldEnough():
             return _(
-                "按身份证号码计算,老人今年%(age)s岁。适老化改造面向60周岁及以上的老年人,"
+                "按身份证号码计算,老人今年%(age)s岁。这项服务面向60周岁及以上的老年人,"
                 "如有疑问,请联系所在社区。",
                 age=error.params.get("age"),
             )
@@ -93,6 +101,10 @@ def message_for(error: DomainError | ServiceError) -> str:
             return _("请为每个问题选择1到5分。")
         case ReasonRequired():
             return str(_REASON.get(detail, _REASON["note"]))
+        case IllegalTransition(action="withdraw_enrolment"):
+            return _("这个申请已经处理完毕或助餐已经结束,不能再撤回。")
+        case IllegalTransition(action="end_enrolment"):
+            return _("只有正在助餐的老人才能停止服务。")
         case IllegalTransition(action="withdraw"):
             return _("施工开始以后,就不能再撤回申请了。如有困难,请联系所在社区或审核员。")
         case IllegalTransition():

@@ -18,4 +18,6 @@ def index() -> Response:
         return page("home/index.html")
     if current_user.role == Role.FAMILY:
         return redirect(url_for("family.my_cases"))
+    if current_user.role == Role.PROVIDER:
+        return redirect(url_for("provider.room"))
     return redirect(url_for("staff.queue"))
