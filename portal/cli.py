@@ -14,7 +14,7 @@ from events.districts import DISTRICTS
 from events.roles import Role
 from portal import create_app
 from portal.runtime import Runtime, build_runtime
-from services.demo import DEMO_PASSWORD, seed_demo
+from services.demo import DEMO_PASSWORD, Programmes, seed_demo
 from services.errors import AccountExists, InvalidAccount
 from services.settings import Settings
 from services.tables import accounts
@@ -54,7 +54,10 @@ def demo(cases: int, host: str, port: int, then_serve: bool) -> None:
             click.echo("Demo data already present; logins as printed when it was seeded.")
         else:
             click.echo(f"Seeding the demo city with {cases} retrofit cases ...")
-            logins = seed_demo(rt.accounts, rt.retrofit, rt.photos, cases=cases)
+            programmes = Programmes(rt.facilities, rt.meals, rt.home_care)
+            logins = seed_demo(
+                rt.accounts, rt.retrofit, rt.photos, cases=cases, programmes=programmes
+            )
             rt.catch_up()
             _print_logins(logins)
     finally:

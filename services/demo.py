@@ -120,6 +120,15 @@ def demo_photo_png(width: int = 64, height: int = 48) -> bytes:
     )
 
 
+@dataclass(frozen=True)
+class Programmes:
+    """The services of programmes 2 and 3, for seeding them beside the retrofit cases."""
+
+    facilities: FacilityService
+    meals: MealService
+    home_care: HomeCareService
+
+
 def seed_demo(
     accounts: AccountService,
     retrofit: RetrofitService,
@@ -127,8 +136,10 @@ def seed_demo(
     *,
     cases: int = 300,
     seed: int = 2026,
+    programmes: Programmes | None = None,
 ) -> list[DemoLogin]:
-    """Create demo accounts and `cases` retrofit cases spread over every step; returns logins."""
+    """Create demo accounts, `cases` retrofit cases spread over every step and, given the
+    programme 2/3 services, facilities, meal enrolments and days, home care; returns logins."""
     rng = random.Random(seed)
     logins: list[DemoLogin] = []
     photo = photos.store(demo_photo_png())
@@ -138,8 +149,11 @@ def seed_demo(
         (Role.AUDITOR, "auditor", "审计 孙立"),
         (Role.ADMIN, "admin", "管理员 赵新"),
     ):
-        accounts.create_staff(login=login, password=DEMO_PASSWORD, display_name=name, role=role)
+        user_id = accounts.create_staff(
+            login=login, password=DEMO_PASSWORD, display_name=name, role=role
+        )
         logins.append(DemoLogin(login, role, "", name))
+    admin = Actor(user_id, Role.ADMIN)
     families = [_family(accounts, f"1380000{i:04d}", f"家属{i}", logins) for i in range(1, 61)]
     now = clock.now()
     for n in range(cases):
@@ -153,7 +167,66 @@ def seed_demo(
             district.communities[0],
             now,
         )
+    if programmes is not None:
+        _seed_programmes(accounts, programmes, seed, admin, staff, families, logins)
     return logins
+
+
+def _seed_programmes(
+    accounts: AccountService,
+    p: Programmes,
+    seed: int,
+    admin: Actor,
+    staff: dict[str, _DistrictStaff],
+    families: list[Actor],
+    logins: list[DemoLogin],
+) -> None:
+    inspectors = {code: s.inspector for code, s in staff.items()}
+    made = seed_facilities(p.facilities, seed=seed, admin=admin, inspectors=inspectors)
+    providers: dict[UUID, Actor] = {}
+    for kind, short in (
+        (Kind.CANTEEN, "canteen"),
+        (Kind.HOME_CARE_PROVIDER, "homecare"),
+        (Kind.INSTITUTION, "institution"),
+        (Kind.CARE_CENTRE, "centre"),
+    ):
+        for n, facility_id in enumerate(made[kind], start=1):
+            facility = p.facilities.repository.get(facility_id)
+            if facility.in_operation:
+                providers[facility_id] = _provider(accounts, f"{short}-{n}", facility, logins)
+    caseworkers = {code: s.caseworker for code, s in staff.items()}
+    seed_meals(
+        p.meals,
+        seed=seed,
+        canteens=made[Kind.CANTEEN],
+        families=families,
+        caseworkers=caseworkers,
+        providers=providers,
+    )
+    seed_home_care(
+        p.home_care,
+        seed=seed,
+        providers=made[Kind.HOME_CARE_PROVIDER],
+        families=families,
+        caseworkers=caseworkers,
+        assessors={code: s.assessor for code, s in staff.items()},
+        provider_users=providers,
+    )
+
+
+def _provider(
+    accounts: AccountService, login: str, facility: FacilityProject, logins: list[DemoLogin]
+) -> Actor:
+    user_id = accounts.create_staff(
+        login=login,
+        password=DEMO_PASSWORD,
+        display_name=facility.name,
+        role=Role.PROVIDER,
+        district=facility.district,
+        facility_id=str(facility.id),
+    )
+    logins.append(DemoLogin(login, Role.PROVIDER, facility.district, facility.name))
+    return Actor(user_id, Role.PROVIDER, facility.district, "", str(facility.id))
 
 
 def _district_staff(
@@ -392,11 +465,17 @@ def seed_meals(
             continue  # only open canteens take elders and serve meals
         stays = [
             _demo_enrolment(
-                rng, meals, canteen_id, canteen.district, rng.choice(families),
-                caseworkers[canteen.district], first, today,
+                rng,
+                meals,
+                canteen_id,
+                canteen.district,
+                rng.choice(families),
+                caseworkers[canteen.district],
+                first,
+                today,
             )
             for _ in range(rng.randint(6, 10))
-        ]  # fmt: skip
+        ]
         enrolled = [stay for stay in stays if stay is not None]
         _demo_meal_days(rng, meals, canteen_id, providers[canteen_id], enrolled, first, today)
 
@@ -488,9 +567,14 @@ def _demo_meal_days(
         if n % MEALS_CORRECTED_EVERY == 5:
             with clock.frozen_at(_city_moment(day, 18)):
                 meals.correct_day(
-                    provider, canteen_id, day, 1, present, walk_ins + rng.randint(1, 4),
+                    provider,
+                    canteen_id,
+                    day,
+                    1,
+                    present,
+                    walk_ins + rng.randint(1, 4),
                     reason="核对签到表,补记漏登的老人和堂食人数。",
-                )  # fmt: skip
+                )
 
 
 # -- facilities, provider organisations and their staffing (programmes 2 and 3) -----------------
@@ -898,8 +982,14 @@ def _take_care_step(
         case CareStep.ASSESSED:
             level = rng.choice(CARE_LEVELS)
             hours = {"mild": 20, "moderate": 40, "severe": 60}[level]
-            hc.assess_care_level(asr, case_id, v, level=level, monthly_hours=hours,
-                                 note="已入户评估,与家属确认了服务时间。")  # fmt: skip
+            hc.assess_care_level(
+                asr,
+                case_id,
+                v,
+                level=level,
+                monthly_hours=hours,
+                note="已入户评估,与家属确认了服务时间。",
+            )
         case CareStep.APPROVED:
             hc.approve(cw, case_id, v, note="同意按评估结果安排上门照护。")
         case CareStep.IN_SERVICE if provider is not None:
@@ -955,12 +1045,23 @@ def _demo_visit(demo: _CareDemo, case_id: UUID, provider: UUID, day: date, begin
     with clock.frozen_at(datetime.combine(day, time(20, 0), clock.CITY_TZ)):
         receipt = hc.log_visit(staff, case_id, demo.version(case_id), **visit)
         if demo.visits_logged % VISIT_CANCELLED_EVERY == 0:
-            hc.cancel_visit(staff, case_id, receipt.version, visit_id=receipt.visit_id,
-                            reason="登记错了日期,当天没有上门。")  # fmt: skip
+            hc.cancel_visit(
+                staff,
+                case_id,
+                receipt.version,
+                visit_id=receipt.visit_id,
+                reason="登记错了日期,当天没有上门。",
+            )
             return 0
         if demo.visits_logged % VISIT_CORRECTED_EVERY == 0:
             shorter = ends - 30
             visit["end"] = f"{shorter // 60:02d}:{shorter % 60:02d}"
-            hc.correct_visit(staff, case_id, receipt.version, visit_id=receipt.visit_id,
-                             reason="结束时间登记有误,实际早半小时结束。", **visit)  # fmt: skip
+            hc.correct_visit(
+                staff,
+                case_id,
+                receipt.version,
+                visit_id=receipt.visit_id,
+                reason="结束时间登记有误,实际早半小时结束。",
+                **visit,
+            )
     return 1

@@ -10,12 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from events.facility import MILESTONES
 from events.retrofit import Step
 from events.roles import Actor, Role
 from portal.cli import main
+from projections import facility_queries, home_care_queries, meal_queries
 from projections.retrofit_queries import count_by_step
 from projections.tables import retrofit_cases
-from services.demo import DEMO_PASSWORD, seed_demo
+from services.demo import DEMO_PASSWORD, Programmes, seed_demo
 from tests.support.scenario import apply
 
 SUPERVISOR_VIEW = dict(user_id="s", role=Role.SUPERVISOR)
@@ -130,3 +132,18 @@ def test_projection_worker_follows_new_events(rt):
     finally:
         stop.set()
         worker.join(timeout=5)
+
+
+def test_demo_city_includes_facilities_meals_and_home_care(rt):
+    programmes = Programmes(rt.facilities, rt.meals, rt.home_care)
+    logins = seed_demo(rt.accounts, rt.retrofit, rt.photos, cases=8, programmes=programmes)
+    rt.catch_up()
+    everyone = Actor(**SUPERVISOR_VIEW)
+    milestones = facility_queries.count_by_milestone(rt.engine, everyone)
+    assert set(milestones) == set(MILESTONES)
+    assert sum(meal_queries.count_enrolments_by_step(rt.engine, everyone).values()) > 10
+    assert sum(home_care_queries.count_by_step(rt.engine, everyone).values()) > 10
+    providers = [login for login in logins if login.role == Role.PROVIDER]
+    assert providers and all(
+        rt.accounts.authenticate(p.login, DEMO_PASSWORD).facility_id for p in providers[:2]
+    )
