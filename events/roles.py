@@ -34,7 +34,7 @@ class Role:
     STAFF = ALL[1:]
     # Roles whose work needs the full ID number / phone number rather than masked ones.
     SEES_FULL_ID_NUMBER = (COMMUNITY_WORKER, CASEWORKER)
-    SEES_FULL_PHONE = (COMMUNITY_WORKER, CASEWORKER, ASSESSOR, INSPECTOR)
+    SEES_FULL_PHONE = (COMMUNITY_WORKER, CASEWORKER, ASSESSOR, INSPECTOR, PROVIDER)
 
 
 @dataclass(frozen=True)
