@@ -612,7 +612,7 @@ class HomeCareCase(AnlaoAggregate):
 
     def withdraw(self, *, actor_id: str, reason: str) -> None:
         """The family (or a worker for them) withdraws, any time before a provider is assigned."""
-        self._require("withdraw", *CareStep.WITHDRAWABLE)
+        self._require("withdraw_care", *CareStep.WITHDRAWABLE)
         self._withdrawn(actor_id=actor_id, reason=_text(reason, "reason"))
 
     @event("Withdrawn")

@@ -103,6 +103,8 @@ def message_for(error: DomainError | ServiceError) -> str:
             return str(_REASON.get(detail, _REASON["note"]))
         case IllegalTransition(action="withdraw_enrolment"):
             return _("这个申请已经处理完毕或助餐已经结束,不能再撤回。")
+        case IllegalTransition(action="withdraw_care"):
+            return _("服务机构已经开始上门服务,不能再撤回申请。如需停止服务,请联系审核员。")
         case IllegalTransition(action="end_enrolment"):
             return _("只有正在助餐的老人才能停止服务。")
         case IllegalTransition(action="withdraw"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from flask import Response, abort, flash, redirect, url_for
 from flask_wtf import FlaskForm
@@ -34,9 +35,11 @@ def perform(
     done: str | Callable[[], str],
     rerender: Rerender,
     back_to: str,
+    reload: Callable[[Any], Any] = load_case,
 ) -> Response:
     """Validate, make the one service call with the form's version, catch up and redirect 303;
-    or show the form again: 422 with why, or 409 with the case as it now stands."""
+    or show the form again: 422 with why, or 409 with the case as it now stands.
+    `reload` fetches that current state (404 if gone) for records other than retrofit cases."""
     if not form.validate():
         if form.version.errors:
             abort(400)  # not a form we rendered: it lacks the version it was rendered from
@@ -45,7 +48,7 @@ def perform(
         command(int(form.version.data))
     except StaleCase as e:
         runtime().catch_up()
-        current = load_case(case.case_id)
+        current = reload(case.case_id)
         # Resubmitting now means "I have seen the new state": carry the current version.
         form.version.data, form.version.raw_data = current.version, [str(current.version)]
         return rerender(current, 409, message_for(e))

@@ -11,14 +11,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from events import clock
 from events.clock import CITY_TZ
 from events.errors import DomainError
 from events.retrofit import Step
 from events.roles import Actor, Role
+from portal import labels
 from portal.forms.family import (
-    PAGE_OF_FIELD,
-    PAGES,
     AddressForm,
     CaseActionForm,
     ConfirmPlanForm,
@@ -27,32 +25,28 @@ from portal.forms.family import (
     SurveyForm,
     WithdrawForm,
     place_of,
-    question_form,
-    submission,
 )
-from portal.messages import field_for, message_for
+from portal.forms.family_programmes import BY_CODE, PROGRAMMES, Programme, question_form
+from portal.messages import message_for
 from portal.people import elder_view
 from portal.rendering import page, page_or_fragment
 from portal.runtime import runtime
 from portal.steps import load_case, perform
 from portal.timeline import describe
 from portal.users import current_actor, roles_required
-from projections.retrofit_queries import CaseDetail, case_detail, list_cases, timeline
+from projections.family_queries import family_cases
+from projections.retrofit_queries import CaseDetail, timeline
 
 bp = Blueprint("family", __name__)
 
 APPLICANTS = (Role.FAMILY, Role.COMMUNITY_WORKER)
 
-TITLES = {
-    "elder": _l("老人的姓名和身份证号码"),
-    "phone": _l("老人的联系电话"),
-    "address": _l("老人的住址"),
-    "household": _l("家庭类别"),
-    "health": _l("老人的身体状况"),
-    "living": _l("老人的居住情况"),
-    "relation": _l("您和老人的关系"),
-    "needs": _l("改造需求"),
-}
+# Each wizard route serves retrofit at its first address (/apply/...) and the later
+# programmes under their own segment (/apply/meal/..., /apply/home-care/...).
+RETROFIT = {"programme": "retrofit"}
+OTHERS = (
+    "any(" + ", ".join(f'"{slug}"' for slug in PROGRAMMES if slug != "retrofit") + "):programme"
+)
 
 # What the family reads at each step: where the case is, and what happens next.
 NEXT_STEP = {
@@ -75,61 +69,91 @@ NEXT_STEP = {
 }
 
 
+# Each programme's start page, and the names of its steps.
+START_PAGES = {
+    "retrofit": "family/start.html",
+    "meal": "family/start_meal.html",
+    "home_care": "family/start_home_care.html",
+}
+STEP_LABELS = {"retrofit": labels.STEPS, "meal": labels.MEAL_STEPS, "home_care": labels.CARE_STEPS}
+
+
+def programme_of(slug: str) -> Programme:
+    """The programme an address names (the routes only let known ones through)."""
+    return PROGRAMMES[slug]
+
+
 # -- starting ----------------------------------------------------------------------------------
 
 
-@bp.get("/apply")
-def start() -> Response:
+@bp.get("/apply", defaults=RETROFIT)
+@bp.get(f"/apply/<{OTHERS}>")
+def start(programme: str) -> Response:
     """What the service is and who can apply; visitors are asked to sign in or register."""
     if current_user.is_authenticated and current_user.role not in APPLICANTS:
         abort(403)
-    return page("family/start.html")
+    chosen = programme_of(programme)
+    return page(START_PAGES[chosen.code], programme=chosen)
 
 
-@bp.post("/apply/start")
+@bp.post("/apply/start", defaults=RETROFIT)
+@bp.post(f"/apply/<{OTHERS}>/start")
 @roles_required(*APPLICANTS)
-def begin() -> Response:
+def begin(programme: str) -> Response:
     """A new server-side draft: its id is also the final submission's idempotency key."""
-    draft_id = runtime().drafts.start(current_actor().user_id)
-    return redirect(url_for(".question", draft_id=draft_id, name=PAGES[0]), 303)
+    chosen = programme_of(programme)
+    user_id = current_actor().user_id
+    draft_id = runtime().drafts.start(user_id)
+    if chosen.code != "retrofit":  # drafts from before other programmes are retrofit ones
+        runtime().drafts.save(user_id, draft_id, {"programme": chosen.code})
+    return redirect(_page_url(chosen, draft_id, chosen.names[0]), 303)
+
+
+def _page_url(programme: Programme, draft_id: str, name: str, **query: str | None) -> str:
+    return url_for(".question", programme=programme.slug, draft_id=draft_id, name=name, **query)
 
 
 # -- the question pages ------------------------------------------------------------------------
 
 
-@bp.route("/apply/<draft_id>/<name>", methods=["GET", "POST"])
+@bp.route("/apply/<draft_id>/<name>", defaults=RETROFIT, methods=["GET", "POST"])
+@bp.route(f"/apply/<{OTHERS}>/<draft_id>/<name>", methods=["GET", "POST"])
 @roles_required(*APPLICANTS)
-def question(draft_id: str, name: str) -> Response:
+def question(programme: str, draft_id: str, name: str) -> Response:
     """One question (or a small group) a page; each answer is saved to the draft as it comes."""
-    if name not in PAGES:
+    chosen = programme_of(programme)
+    if name not in chosen.pages:
         abort(404)
     actor = current_actor()
-    answers = _draft_or_done(actor, draft_id)
+    answers = _draft_or_done(actor, chosen, draft_id)
     if isinstance(answers, Response):
         return answers
     changing = request.args.get("change") == "1"
-    form = question_form(name, actor, answers if request.method == "GET" else None)
+    form = question_form(chosen, name, actor, answers if request.method == "GET" else None)
+    extra = form.setup(runtime().engine, actor, answers)
     if request.method == "POST" and form.validate():
         runtime().drafts.save(actor.user_id, draft_id, form.answers())
-        return redirect(_after(draft_id, name, changing), 303)
+        return redirect(_after(chosen, draft_id, name, changing, form), 303)
     _narrow_places(form)
     status = 422 if form.errors else 200
-    context = _question_context(actor, draft_id, name, changing, form)
+    context = _question_context(actor, chosen, draft_id, name, changing, form) | extra
     if name == "address":
         return page_or_fragment("family/question.html", "family/_place.html", status, **context)
     return page("family/question.html", status, **context)
 
 
-def _draft_or_done(actor: Actor, draft_id: str) -> dict[str, Any] | Response:
+def _draft_or_done(actor: Actor, programme: Programme, draft_id: str) -> dict[str, Any] | Response:
     """The draft's answers; once submitted (draft gone), the case it became; else 404."""
     answers = runtime().drafts.load(actor.user_id, draft_id)
     if answers is not None:
+        if answers.get("programme", "retrofit") != programme.code:
+            abort(404)  # another programme's draft: its own pages serve it
         return answers
-    case_id = runtime().retrofit.application_id(actor, draft_id)
+    case_id = programme.case_id_for(runtime(), actor, draft_id)
     runtime().catch_up()
-    if case_detail(runtime().engine, actor, case_id) is None:
+    if programme.find(runtime().engine, actor, case_id) is None:
         abort(404)
-    return redirect(url_for(".done", case_id=case_id), 303)
+    return redirect(url_for(".done", programme=programme.slug, case_id=case_id), 303)
 
 
 def _narrow_places(form: QuestionForm) -> None:
@@ -141,85 +165,131 @@ def _narrow_places(form: QuestionForm) -> None:
         form.show_places_of(chosen or None)
 
 
-def _after(draft_id: str, name: str, changing: bool) -> str:
-    if changing or name == PAGES[-1]:
-        return url_for(".check", draft_id=draft_id)
-    return url_for(".question", draft_id=draft_id, name=PAGES[PAGES.index(name) + 1])
+def _after(
+    programme: Programme, draft_id: str, name: str, changing: bool, form: QuestionForm
+) -> str:
+    if form.blocker() is not None:
+        return url_for(
+            ".cannot_continue", programme=programme.slug, draft_id=draft_id, name=name,
+            change="1" if changing else None,
+        )  # fmt: skip
+    if changing or name == programme.names[-1]:
+        return url_for(".check", programme=programme.slug, draft_id=draft_id)
+    return _page_url(programme, draft_id, programme.names[programme.names.index(name) + 1])
 
 
 def _question_context(
-    actor: Actor, draft_id: str, name: str, changing: bool, form: QuestionForm
+    actor: Actor,
+    programme: Programme,
+    draft_id: str,
+    name: str,
+    changing: bool,
+    form: QuestionForm,
 ) -> dict[str, Any]:
-    index = PAGES.index(name)
+    index = programme.names.index(name)
     if changing:
-        back = url_for(".check", draft_id=draft_id)
+        back = url_for(".check", programme=programme.slug, draft_id=draft_id)
     elif index == 0:
-        back = url_for(".start")
+        back = url_for(".start", programme=programme.slug)
     else:
-        back = url_for(".question", draft_id=draft_id, name=PAGES[index - 1])
+        back = _page_url(programme, draft_id, programme.names[index - 1])
     return {
         "form": form,
         "name": name,
-        "title": TITLES[name],
+        "title": programme.title(name),
         "number": index + 1,
-        "total": len(PAGES),
+        "total": len(programme.pages),
         "back": back,
-        "action": url_for(
-            ".question", draft_id=draft_id, name=name, change="1" if changing else None
-        ),
+        "action": _page_url(programme, draft_id, name, change="1" if changing else None),
         "fixed_place": place_of(actor, {}) if actor.role == Role.COMMUNITY_WORKER else None,
         "draft_id": draft_id,
+        "programme": programme,
     }
+
+
+@bp.get("/apply/<draft_id>/<name>/cannot-continue", defaults=RETROFIT)
+@bp.get(f"/apply/<{OTHERS}>/<draft_id>/<name>/cannot-continue")
+@roles_required(*APPLICANTS)
+def cannot_continue(programme: str, draft_id: str, name: str) -> Response:
+    """An answer means the elder does not qualify: say why and what else may help."""
+    chosen = programme_of(programme)
+    if name not in chosen.pages:
+        abort(404)
+    answers = _draft_or_done(current_actor(), chosen, draft_id)
+    if isinstance(answers, Response):
+        return answers
+    form = question_form(chosen, name, current_actor(), answers)
+    reason = form.blocker()
+    changing = request.args.get("change") == "1"
+    if reason is None:  # the answer was changed meanwhile: carry on from that page
+        return redirect(_page_url(chosen, draft_id, name, change="1" if changing else None), 303)
+    return page(
+        "family/cannot_continue.html",
+        programme=chosen,
+        reason=message_for(reason),
+        change_url=_page_url(chosen, draft_id, name, change="1" if changing else None),
+    )
 
 
 # -- check your answers, submit, confirmation --------------------------------------------------
 
 
-@bp.route("/apply/<draft_id>/check", methods=["GET", "POST"])
+@bp.route("/apply/<draft_id>/check", defaults=RETROFIT, methods=["GET", "POST"])
+@bp.route(f"/apply/<{OTHERS}>/<draft_id>/check", methods=["GET", "POST"])
 @roles_required(*APPLICANTS)
-def check(draft_id: str) -> Response:
+def check(programme: str, draft_id: str) -> Response:
     """Check every answer, then submit once: a repeated submit lands on the same case."""
+    chosen = programme_of(programme)
     actor = current_actor()
-    answers = _draft_or_done(actor, draft_id)
+    answers = _draft_or_done(actor, chosen, draft_id)
     if isinstance(answers, Response):
         return answers
     if request.method == "GET":
-        return _check_page(actor, draft_id, answers)
+        return _check_page(actor, chosen, draft_id, answers)
     try:
-        case_id = runtime().retrofit.submit_application(
-            actor, idempotency_key=draft_id, **submission(actor, answers)
-        )
+        case_id = chosen.submit(runtime(), actor, draft_id, answers)
     except DomainError as e:
-        return _check_page(actor, draft_id, answers, 422, e)
+        return _check_page(actor, chosen, draft_id, answers, 422, e)
     runtime().catch_up()
     runtime().drafts.discard(actor.user_id, draft_id)
-    return redirect(url_for(".done", case_id=case_id), 303)
+    return redirect(url_for(".done", programme=chosen.slug, case_id=case_id), 303)
 
 
 def _check_page(
     actor: Actor,
+    programme: Programme,
     draft_id: str,
     answers: dict[str, Any],
     status: int = 200,
     error: DomainError | None = None,
 ) -> Response:
-    fix = PAGE_OF_FIELD.get(field_for(error) or "", "elder") if error else None
+    fix = programme.page_to_fix(error) if error else None
+    extras = (
+        programme.check_extras(runtime().engine, actor, answers) if programme.check_extras else {}
+    )
     return page(
         "family/check.html",
         status,
         answers=answers,
         place=place_of(actor, answers),
         draft_id=draft_id,
+        programme=programme,
         error=message_for(error) if error else None,
-        fix_url=url_for(".question", draft_id=draft_id, name=fix, change="1") if fix else None,
+        fix_url=_page_url(programme, draft_id, fix, change="1") if fix else None,
+        **extras,
     )
 
 
-@bp.get("/apply/done/<uuid:case_id>")
+@bp.get("/apply/done/<uuid:case_id>", defaults=RETROFIT)
+@bp.get(f"/apply/<{OTHERS}>/done/<uuid:case_id>")
 @roles_required(*APPLICANTS)
-def done(case_id: UUID) -> Response:
+def done(programme: str, case_id: UUID) -> Response:
     """The confirmation: the reference number to quote, and what happens next."""
-    return page("family/done.html", case=load_case(case_id))
+    chosen = programme_of(programme)
+    found = chosen.find(runtime().engine, current_actor(), case_id)
+    if found is None:
+        abort(404)
+    return page("family/done.html", case=found, programme=chosen)
 
 
 # -- following cases ---------------------------------------------------------------------------
@@ -228,11 +298,10 @@ def done(case_id: UUID) -> Response:
 @bp.get("/my/cases")
 @roles_required(Role.FAMILY)
 def my_cases() -> Response:
-    """A family's own applications, with where each one stands."""
-    actor = current_actor()
+    """A family's own cases in every programme, newest activity first, with where each stands."""
     try:
-        found = list_cases(
-            runtime().engine, actor, now=clock.now(), cursor=request.args.get("cursor") or None
+        found = family_cases(
+            runtime().engine, current_actor(), cursor=request.args.get("cursor") or None
         )
     except ValueError:
         abort(404)  # a cursor not made by us
@@ -244,6 +313,8 @@ def my_cases() -> Response:
         names=names,
         next_cursor=found.next_cursor,
         city_tz=CITY_TZ,
+        programmes=BY_CODE,
+        step_labels=STEP_LABELS,
     )
 
 
@@ -282,8 +353,8 @@ def _case_context(
         "case": detail,
         "next_step": NEXT_STEP.get(detail.step, ""),
         "timeline": describe(entries),
-        "request_text": _last(entries, "ReturnedForInformation", "request"),
-        "subsidy_cap": _last(entries, "HomeAssessed", "subsidy_cap"),
+        "request_text": last_detail(entries, "ReturnedForInformation", "request"),
+        "subsidy_cap": last_detail(entries, "HomeAssessed", "subsidy_cap"),
         "supply_form": supply or SupplyInformationForm(formdata=None, version=version),
         "confirm_form": confirm or ConfirmPlanForm(formdata=None, version=version),
         "can_withdraw": detail.step in Step.WITHDRAWABLE,
@@ -292,13 +363,31 @@ def _case_context(
     }
 
 
-def _last(entries: tuple[Any, ...], kind: str, key: str) -> Any:
-    return next((e.details.get(key) for e in reversed(entries) if e.kind == kind), None)
-
-
 # -- acting on a case --------------------------------------------------------------------------
 
 Render = Callable[..., Response]
+
+
+def act_on(
+    load: Callable[[UUID], Any],
+    case_id: UUID,
+    form: CaseActionForm,
+    command: Callable[[Actor, int], object],
+    render: Render,
+    done_message: str,
+    back_to: str,
+) -> Response:
+    """Handle one applicant-side step form of any programme through portal.steps.perform:
+    `load` gives the case as this user may see it (404 otherwise), before and after a clash."""
+    return perform(
+        load(case_id),
+        form,
+        lambda version: command(current_actor(), version),
+        done_message,
+        lambda current, status, stale: render(current, status, form, stale=stale),
+        back_to,
+        reload=load,
+    )
 
 
 def _act(
@@ -308,15 +397,7 @@ def _act(
     render: Render,
     done_message: str,
 ) -> Response:
-    """Handle one applicant-side step form through the portal's one way (portal.steps)."""
-    return perform(
-        load_case(case_id),
-        form,
-        lambda version: command(current_actor(), version),
-        done_message,
-        lambda current, status, stale: render(current, status, form, stale=stale),
-        "family.case",
-    )
+    return act_on(load_case, case_id, form, command, render, done_message, "family.case")
 
 
 @bp.post("/my/cases/<uuid:case_id>/supply")
@@ -368,16 +449,23 @@ def survey(case_id: UUID) -> Response:
 
 
 def _survey_page(detail: CaseDetail, status: int, form: Any, stale: str | None = None) -> Response:
-    can_answer = detail.step == Step.ACCEPTED
+    return survey_page(
+        detail, status, form, stale,
+        can_answer=detail.step == Step.ACCEPTED,
+        step_label=labels.STEPS.get(detail.step, detail.step),
+        action=url_for(".survey", case_id=detail.case_id),
+        back=url_for(".case", case_id=detail.case_id),
+        lead=_("改造已经验收通过。请根据实际感受,为每个问题选一个分数:1分最不满意,5分最满意。"),
+        cannot=_("满意度回访在验收通过后填写。"),
+    )  # fmt: skip
+
+
+def survey_page(detail: Any, status: int, form: Any, stale: str | None, **what: Any) -> Response:
+    """The survey page of any programme: `what` says whether it can be answered now, and how."""
     return page(
-        "family/survey.html",
-        status,
-        case=detail,
-        form=form,
-        can_answer=can_answer,
-        submitted=form if form.errors else None,
-        stale=stale,
-    )
+        "family/survey.html", status, case=detail, form=form,
+        submitted=form if form.errors else None, stale=stale, **what,
+    )  # fmt: skip
 
 
 @bp.route("/my/cases/<uuid:case_id>/withdraw", methods=["GET", "POST"])
@@ -400,8 +488,30 @@ def withdraw(case_id: UUID) -> Response:
 def _withdraw_page(
     detail: CaseDetail, status: int, form: Any, stale: str | None = None
 ) -> Response:
-    can_withdraw = detail.step in Step.WITHDRAWABLE
-    return page(
-        "family/withdraw.html", status, case=detail, form=form, can_withdraw=can_withdraw,
-        submitted=form, stale=stale,
+    return withdraw_page(
+        detail, status, form, stale,
+        can_withdraw=detail.step in Step.WITHDRAWABLE,
+        step_label=labels.STEPS.get(detail.step, detail.step),
+        action=url_for(".withdraw", case_id=detail.case_id),
+        back=url_for(".case", case_id=detail.case_id),
+        lead=_("撤回以后,这个申请就不再办理了。如果以后还需要改造,可以重新申请。"),
+        cannot=_("施工开始以后,或申请已经结束时,就不能再撤回了。如有困难,请联系所在社区或审核员。"),
     )  # fmt: skip
+
+
+def withdraw_page(detail: Any, status: int, form: Any, stale: str | None, **what: Any) -> Response:
+    """The withdraw page of any programme: `what` says whether it is possible now, and how."""
+    return page(
+        "family/withdraw.html", status, case=detail, form=form, submitted=form, stale=stale,
+        **what,
+    )  # fmt: skip
+
+
+def last_detail(entries: tuple[Any, ...], kind: str, key: str) -> Any:
+    """A detail of the latest timeline entry of a kind (e.g. the caseworker's last request)."""
+    return next((e.details.get(key) for e in reversed(entries) if e.kind == kind), None)
+
+
+# The other programmes' case pages attach their routes to `bp` (imported last: they import
+# from here).
+from portal.blueprints import family_home_care, family_meal  # noqa: E402, F401

@@ -1,12 +1,17 @@
-"""Staff rooms: the worklist and the case page; step forms live in the staff_* modules."""
+"""Staff rooms: the worklists of the three programmes and the retrofit case page; step forms
+and the other programmes' pages live in the staff_* modules."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from functools import partial
+from typing import Any, Protocol
 from uuid import UUID
 
 from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from events import clock
@@ -28,6 +33,21 @@ bp = Blueprint("staff", __name__)
 LATE_AFTER_DAYS = 10  # a case waiting longer than this in one step is tagged as late
 WORKLIST_FIRST = (Role.CASEWORKER, Role.ASSESSOR, Role.INSPECTOR)
 SEES_DISTRICTS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+# Who may open each programme's queue (the read models still scope the rows), and where it is.
+MEAL_READERS = (Role.COMMUNITY_WORKER, Role.CASEWORKER, *SEES_DISTRICTS)
+CARE_READERS = (Role.COMMUNITY_WORKER, Role.CASEWORKER, Role.ASSESSOR, *SEES_DISTRICTS)
+QUEUES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "retrofit": ("staff.queue", Role.STAFF),
+    "meal": ("staff.meal_queue", MEAL_READERS),
+    "home_care": ("staff.care_queue", CARE_READERS),
+}
+
+
+class FoundPage(Protocol):
+    """What every programme's list query returns: a page of rows and the next cursor."""
+
+    rows: tuple[Any, ...]
+    next_cursor: str | None
 
 
 @bp.app_template_filter("yuan")
@@ -39,35 +59,35 @@ def yuan(amount: Decimal | str | None) -> str:
 @bp.get("/cases")
 @roles_required(*Role.STAFF)
 def queue() -> Response:
-    """The worklist: cases this role may see, longest waiting first, filtered, a page at a time."""
+    """The retrofit worklist: cases this role may see, longest waiting first, a page at a time."""
     actor = current_actor()
-    form = _filter_form(actor)
-    if not form.validate():
-        return _bad_filters(form)
-    cursor = request.args.get("cursor") or None
-    try:
-        found = list_cases(
-            runtime().engine, actor, now=clock.now(), cursor=cursor, **form.filters()
-        )
-    except ValueError:  # a cursor we did not write: an edited or truncated link
-        return page("error.html", status=400, title=_("这一页的链接不完整"),
-                    text=_("请回到工作台第一页,再点“下一页”。"))  # fmt: skip
-    more = found.next_cursor
-    return page_or_fragment(
-        "staff/queue.html", "staff/_case_rows.html", form=form, found=found,
-        names=runtime().persons.names([row.person_id for row in found.rows]),
-        next_url=url_for("staff.queue", **form.query_args(), cursor=more) if more else None,
-        first_url=url_for("staff.queue", **form.query_args()) if cursor else None,
-        late_after=LATE_AFTER_DAYS, applicant_side=actor.role == Role.COMMUNITY_WORKER,
-        several_districts=actor.role in SEES_DISTRICTS,
-    )  # fmt: skip
-
-
-def _filter_form(actor: Actor) -> QueueFilterForm:
-    """The filters from the query string, with choices (and step counts) for this actor."""
     default_view = "mine" if actor.role in WORKLIST_FIRST else "all"
     form = QueueFilterForm(formdata=request.args, view=default_view)
-    if actor.role not in WORK_STEPS:
+    steps = {s: labels.STEPS[s] for s in Step.ALL}
+    counts = partial(count_by_step, runtime().engine, actor)
+    with_choices(form, actor, steps, counts, worklist=actor.role in WORK_STEPS)
+    return show_queue(
+        "retrofit",
+        form,
+        lambda cursor, filters: list_cases(
+            runtime().engine, actor, now=clock.now(), cursor=cursor, **filters
+        ),
+        "staff/_case_rows.html",
+        applicant_side=actor.role == Role.COMMUNITY_WORKER,
+    )
+
+
+def with_choices(
+    form: FlaskForm,
+    actor: Actor,
+    steps: Mapping[str, str],
+    counts: Callable[..., dict[str, int]],
+    *,
+    worklist: bool,
+) -> FlaskForm:
+    """Give a queue's filters their choices (and step counts) for this actor; drop the filters
+    that mean nothing to it (no worklist, or a single district)."""
+    if not worklist:
         del form.view
     if actor.role in SEES_DISTRICTS:
         names = [SelectChoice(d.code, labels.district_name(d.code)) for d in DISTRICTS]
@@ -76,20 +96,62 @@ def _filter_form(actor: Actor) -> QueueFilterForm:
         del form.district
     known = {d.code for d in DISTRICTS}
     district = form.district.data if form.district and form.district.data in known else ""
-    counts = count_by_step(runtime().engine, actor, district=district)
-    steps = [SelectChoice(s, f"{labels.STEPS[s]}({counts.get(s, 0)})") for s in Step.ALL]
-    form.step.choices = [SelectChoice("", _("全部环节")), *steps]
+    found = counts(district=district)
+    choices = [SelectChoice(s, f"{label}({found.get(s, 0)})") for s, label in steps.items()]
+    form.step.choices = [SelectChoice("", _("全部环节")), *choices]
     return form
 
 
-def _bad_filters(form: QueueFilterForm) -> Response:
+def show_queue(
+    programme: str,
+    form: FlaskForm,
+    lister: Callable[[str | None, dict[str, Any]], FoundPage],
+    rows_template: str,
+    **context: Any,
+) -> Response:
+    """Any programme's queue: check the filters, fetch one keyset page, render page or rows."""
+    endpoint = QUEUES[programme][0]
+    if not form.validate():
+        return _bad_filters(form, programme)
+    cursor = request.args.get("cursor") or None
+    try:
+        found = lister(cursor, form.filters())
+    except ValueError:  # a cursor we did not write: an edited or truncated link
+        return page("error.html", status=400, title=_("这一页的链接不完整"),
+                    text=_("请回到工作台第一页,再点“下一页”。"))  # fmt: skip
+    more = found.next_cursor
+    return page_or_fragment(
+        "staff/queue.html", rows_template, form=form, found=found,
+        names=runtime().persons.names([row.person_id for row in found.rows]),
+        next_url=url_for(endpoint, **form.query_args(), cursor=more) if more else None,
+        first_url=url_for(endpoint, **form.query_args()) if cursor else None,
+        late_after=LATE_AFTER_DAYS, several_districts=current_actor().role in SEES_DISTRICTS,
+        **_queue_frame(programme, rows_template), **context,
+    )  # fmt: skip
+
+
+def _queue_frame(programme: str, rows_template: str) -> dict[str, Any]:
+    """What the queue page around the rows needs: where it posts, and the programme switch."""
+    role = current_actor().role
+    switch = [(code, url_for(endpoint)) for code, (endpoint, roles) in QUEUES.items()
+              if role in roles]  # fmt: skip
+    return {
+        "programme": programme,
+        "queue_url": url_for(QUEUES[programme][0]),
+        "rows_template": rows_template,
+        "switch": switch if len(switch) > 1 else [],
+    }
+
+
+def _bad_filters(form: FlaskForm, programme: str) -> Response:
     """Filter values we cannot use: say which, clearly, with status 400."""
     if htmx:
         # htmx does not swap a 400: load the whole page, which shows the message.
         response = Response(status=400)
         response.headers["HX-Redirect"] = request.full_path
         return response
-    return page("staff/queue.html", status=400, form=form, found=None)
+    frame = _queue_frame(programme, "")
+    return page("staff/queue.html", status=400, form=form, found=None, **frame)
 
 
 @bp.get("/cases/<uuid:case_id>")
@@ -99,5 +161,12 @@ def case(case_id: UUID) -> Response:
     return render_case(load_case(case_id))
 
 
-# The step forms attach their routes to `bp` (imported last: they import `bp` from here).
-from portal.blueprints import staff_assessment, staff_inspection, staff_review  # noqa: E402, F401
+# The step forms and the other programmes attach their routes to `bp` (imported last: they
+# import `bp` and the queue helpers from here).
+from portal.blueprints import (  # noqa: E402, F401
+    staff_assessment,
+    staff_home_care,
+    staff_inspection,
+    staff_meal,
+    staff_review,
+)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import Engine
 from wtforms import Field, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
@@ -45,6 +46,15 @@ def _radios(label: Any, options: dict[str, Any], message: Any, description: Any 
 
 class QuestionForm(FlaskForm):
     """A wizard page: which draft answers it shows, and which it saves."""
+
+    def setup(self, engine: Engine, actor: Actor, answers: dict[str, Any]) -> dict[str, Any]:
+        """Fit the page to the draft so far (e.g. the choices it offers); returns what the
+        page template needs besides the form. Most pages need nothing."""
+        return {}
+
+    def blocker(self) -> DomainError | None:
+        """Why, given this page's answer, the applicant cannot go on (explained, not refused)."""
+        return None
 
     def prefill(self, answers: dict[str, Any]) -> None:
         """Show what the draft already holds (a GET, or coming back to change an answer)."""
@@ -224,18 +234,8 @@ class NeedsForm(QuestionForm):
     )
 
 
-# The wizard's pages, in the order they are asked.
-PAGES: tuple[str, ...] = (
-    "elder",
-    "phone",
-    "address",
-    "household",
-    "health",
-    "living",
-    "relation",
-    "needs",
-)
-_FORMS: dict[str, type[QuestionForm]] = {
+# The retrofit wizard's pages, in the order they are asked.
+RETROFIT_PAGES: dict[str, type[QuestionForm]] = {
     "elder": ElderForm,
     "phone": PhoneForm,
     "address": AddressForm,
@@ -245,31 +245,6 @@ _FORMS: dict[str, type[QuestionForm]] = {
     "relation": RelationForm,
     "needs": NeedsForm,
 }
-# Which page asks for each answer the service may refuse (the check page links there).
-PAGE_OF_FIELD: dict[str, str] = {
-    "name": "elder",
-    "national_id": "elder",
-    "phone": "phone",
-    "address": "address",
-    "community": "address",
-    "household_category": "household",
-    "disability_level": "health",
-    "living_situation": "living",
-    "relation": "relation",
-    "needs": "needs",
-}
-
-
-def question_form(page: str, actor: Actor, answers: dict[str, Any] | None) -> QuestionForm:
-    """The form of one page: prefilled from the draft on GET (answers given), posted otherwise."""
-    form_class = _FORMS[page]
-    if page == "address" and actor.role == Role.COMMUNITY_WORKER:
-        form_class = AddressDetailForm
-    if answers is None:
-        return form_class()
-    form = form_class(formdata=None)
-    form.prefill(answers)
-    return form
 
 
 def street_of(district_code: str, community: str) -> str:
@@ -290,19 +265,26 @@ def place_of(actor: Actor, answers: dict[str, Any]) -> dict[str, str]:
     return {k: str(answers.get(k, "")) for k in ("district", "street", "community")}
 
 
+ELDER_FIELDS = (
+    "name",
+    "national_id",
+    "phone",
+    "address",
+    "household_category",
+    "disability_level",
+    "living_situation",
+)
+
+
+def elder_answers(answers: dict[str, Any]) -> dict[str, Any]:
+    """The elder's profile from the draft, as every programme's service takes it."""
+    return {f: answers.get(f, "") for f in ELDER_FIELDS}
+
+
 def submission(actor: Actor, answers: dict[str, Any]) -> dict[str, Any]:
     """The draft's answers as `RetrofitService.submit_application` takes them."""
-    elder_fields = (
-        "name",
-        "national_id",
-        "phone",
-        "address",
-        "household_category",
-        "disability_level",
-        "living_situation",
-    )
     return {
-        "elder": {f: answers.get(f, "") for f in elder_fields},
+        "elder": elder_answers(answers),
         "relation": answers.get("relation", ""),
         "needs": answers.get("needs", "") or "",
         **place_of(actor, answers),
@@ -328,7 +310,7 @@ class SupplyInformationForm(CaseActionForm):
         description=_l("请按审核员的要求写清楚。如需提交证件,可以写明会送到社区。"),
         filters=[_strip],
         validators=[
-            InputRequired(_l("请填写补充的信息。")),
+            DataRequired(_l("请填写补充的信息。")),
             Length(max=2000, message=_l("补充的信息请写在2000字以内。")),
         ],
     )
@@ -346,7 +328,7 @@ class WithdrawForm(CaseActionForm):
         description=_l("例如:老人搬去和子女同住了。工作人员会看到这段话。"),
         filters=[_strip],
         validators=[
-            InputRequired(_l("请写明撤回的原因。")),
+            DataRequired(_l("请写明撤回的原因。")),
             Length(max=2000, message=_l("原因请写在2000字以内。")),
         ],
     )
