@@ -94,7 +94,7 @@ def own_facility(kinds: tuple[str, ...] = (), refusal: str = "") -> FacilityStat
     if kinds and found.kind not in kinds:
         kind = labels.FACILITY_KINDS.get(found.kind, found.kind)
         abort(
-            _explain(_("本机构不办理这项业务"), f"{refusal}{_('本机构是:%(kind)s。', kind=kind)}")
+            _explain(_("本机构不办理这项业务"), str(refusal) + _("本机构是:%(kind)s。", kind=kind))
         )
     return found
 
