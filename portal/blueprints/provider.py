@@ -9,32 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, Response, abort, flash, redirect, request
+from flask import Blueprint, Response, abort, request
 from flask_babel import gettext as _
-from wtforms import HiddenField
 
 from events import clock
-from events.errors import DomainError, InvalidApplication, ReasonRequired
 from events.facility import Kind
-from events.home_care import InvalidVisit, VisitOverlaps
-from events.meal_day import InvalidMealRecord
 from events.roles import Actor, Role
-from events.workforce import FIGURES, InvalidStaffingReport
-from portal import labels
+from portal import labels, steps
 from portal.extensions import htmx
 from portal.forms.provider import DayPicker, ProviderForm
-from portal.messages import message_for
 from portal.rendering import page
 from portal.runtime import runtime
-from portal.steps import error_field
 from portal.users import current_actor, roles_required
 from projections.facility_queries import FacilityStatus, facility_progress
 from projections.home_care_queries import count_by_step
 from projections.meal_queries import canteen_day
 from projections.workforce_queries import staffing_history
-from services.errors import CaseNotFound, NotPermitted, ServiceError, StaleCase
 from services.facilities import REPORTS_STAFFING
 
 bp = Blueprint("provider", __name__, url_prefix="/provider")
@@ -129,78 +122,15 @@ def bad_query(template: str, **context: object) -> Response:
     return page(template, status=400, **context)
 
 
-# -- the one way a form of the room is handled -----------------------------------------------------
-def perform(
-    form: ProviderForm,
-    command: Callable[[], object],
-    done: str,
-    rerender: Rerender,
-    back_to: str,
-    *,
-    conflicts: tuple[type[DomainError], ...] = (),
-) -> Response:
-    """Validate, make the one service call, catch up and redirect 303; or show the form again:
-    422 with why, or 409 with the record as it now stands (stale, or recorded meanwhile)."""
-    if not form.validate():
-        if any(isinstance(f, HiddenField) and f.errors for f in form):
-            abort(400)  # not a form we rendered: its hidden fields were changed
-        return rerender(422, None)
-    try:
-        command()
-    except StaleCase:
-        runtime().catch_up()
-        return rerender(
-            409, _("在您填写期间,这条记录已经被更新了。下面是最新的情况,请核对后再提交。")
-        )
-    except conflicts as e:
-        runtime().catch_up()
-        return rerender(409, message_for(e))
-    except (CaseNotFound, NotPermitted):
-        raise  # the app's handlers answer 404 and 403
-    except (DomainError, ServiceError) as e:
-        attach(form, e)
-        return rerender(422, None)
-    runtime().catch_up()
-    flash(done, "success")
-    return redirect(back_to, 303)
+def submit(*args: Any, **kwargs: Any) -> Response:
+    """`portal.steps.submit`, telling of a changed record (a day, a visit, a month's report)."""
+    notice = _("在您填写期间,这条记录已经被更新了。下面是最新的情况,请核对后再提交。")
+    return steps.submit(*args, stale_notice=notice, **kwargs)
 
 
 def carry_version(form: ProviderForm, version: int) -> None:
     """Resubmitting after a conflict means "I have seen the new state": carry its version."""
     form.version.data, form.version.raw_data = str(version), [str(version)]
-
-
-def attach(form: ProviderForm, error: DomainError | ServiceError) -> None:
-    """Put a refusal's message next to the field it is about, else at the top of the form."""
-    message = message_for(error)
-    if isinstance(error, ReasonRequired) and form.reason_missing:
-        message = str(form.reason_missing)  # the shared sentence speaks of an applicant
-    name = field_of(error)
-    target = form._fields.get(name) if name else None
-    if target is None or isinstance(target, HiddenField):
-        form.form_errors.append(message)
-    else:
-        target.errors = [*target.errors, message]
-
-
-def field_of(error: DomainError | ServiceError) -> str | None:
-    """The field of the room's forms a refusal is about."""
-    match error:
-        case InvalidVisit():
-            return error.field
-        case VisitOverlaps():
-            return "start"
-        case InvalidMealRecord(detail="walk_in_count"):
-            return "walk_in_count"
-        case InvalidMealRecord(detail="served" | "duplicate" | "not_enrolled"):
-            return "served"
-        case InvalidMealRecord():
-            return None
-        case InvalidStaffingReport() if error.detail in (*FIGURES, "reason"):
-            return error.detail
-        case ReasonRequired() | InvalidApplication(detail="reason"):
-            return "reason"
-    return error_field(error)
 
 
 # The pages of each kind of work attach their routes to `bp` (imported last: they import it).

@@ -17,8 +17,8 @@ from portal.blueprints.provider import (
     bp,
     carry_version,
     own_facility,
-    perform,
     picked_day,
+    submit,
 )
 from portal.forms.provider import CorrectMealDayForm, DayPicker, MealDayForm
 from portal.rendering import page_or_fragment
@@ -57,7 +57,7 @@ def record_meals() -> Response:
     """Record the day's meals (once; a day recorded meanwhile comes back as a correction)."""
     canteen, form = _canteen(), MealDayForm()
     day = _posted_day(form)
-    return perform(
+    return submit(
         form,
         lambda: runtime().meals.record_day(
             current_actor(), canteen.facility_id, day, form.served_ids(), form.walk_ins()
@@ -75,7 +75,7 @@ def correct_meals() -> Response:
     """Replace a recorded day's figures by a correction that says why."""
     canteen, form = _canteen(), CorrectMealDayForm()
     day = _posted_day(form)
-    return perform(
+    return submit(
         form,
         lambda: runtime().meals.correct_day(
             current_actor(),

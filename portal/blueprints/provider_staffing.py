@@ -18,7 +18,7 @@ from portal.blueprints.provider import (
     bp,
     carry_version,
     own_facility,
-    perform,
+    submit,
 )
 from portal.forms.provider import PERIOD, CorrectStaffingForm, PeriodPicker, StaffingForm
 from portal.rendering import page_or_fragment
@@ -60,7 +60,7 @@ def report_staffing() -> Response:
     """Report a month's figures (once; a month reported meanwhile comes back as a correction)."""
     facility, form = _reporter(), StaffingForm()
     period = _posted_period(form)
-    return perform(
+    return submit(
         form,
         lambda: runtime().facilities.report_staffing(
             current_actor(),
@@ -81,7 +81,7 @@ def correct_staffing() -> Response:
     """Replace a reported month's figures by a correction that says why."""
     facility, form = _reporter(), CorrectStaffingForm()
     period = _posted_period(form)
-    return perform(
+    return submit(
         form,
         lambda: runtime().facilities.correct_staffing(
             current_actor(),

@@ -16,8 +16,8 @@ from portal.blueprints.provider import (
     bp,
     carry_version,
     own_facility,
-    perform,
     picked_day,
+    submit,
 )
 from portal.forms.provider import CancelVisitForm, CorrectVisitForm, LogVisitForm, VisitForm
 from portal.people import elder_view
@@ -104,7 +104,7 @@ def log_visit(case_id: UUID) -> Response:
             return _logged(case_id)  # the same form, posted twice at once: the first one won
         return _visit_page(_case(case_id), form, status, notice, refresh=status == 409)
 
-    return perform(
+    return submit(
         form,
         lambda: runtime().home_care.log_visit(
             current_actor(),
@@ -145,7 +145,7 @@ def correct_visit(case_id: UUID, visit_id: UUID) -> Response:
     _organisation()
     _case(case_id)
     visit, form = _active_visit(case_id, visit_id), CorrectVisitForm()
-    return perform(
+    return submit(
         form,
         lambda: runtime().home_care.correct_visit(
             current_actor(),
@@ -179,7 +179,7 @@ def cancel_visit(case_id: UUID, visit_id: UUID) -> Response:
     _organisation()
     _case(case_id)
     visit, form = _active_visit(case_id, visit_id), CancelVisitForm()
-    return perform(
+    return submit(
         form,
         lambda: runtime().home_care.cancel_visit(
             current_actor(),
