@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from flask_babel import lazy_gettext as _l
 
 from events.checklist import CATEGORIES, checklist
@@ -164,3 +164,8 @@ def category_name(code: str) -> str:
     """A checklist category's name in the current language."""
     zh, en = CATEGORIES.get(code, (code, code))
     return en if _english() else zh
+
+
+def listed(words: object) -> str:
+    """Words joined as a list in the current language (、 in Chinese, ", " in English)."""
+    return pgettext("list separator", "、").join(str(w) for w in words)  # type: ignore[attr-defined]

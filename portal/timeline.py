@@ -147,7 +147,7 @@ def _visit(d: dict[str, Any]) -> dict[str, str]:
         "day": d["visit_date"],
         "start": d["start"],
         "end": d["end"],
-        "items": "、".join(str(labels.VISIT_ITEMS.get(i, i)) for i in d.get("items", ())),
+        "items": labels.listed(labels.VISIT_ITEMS.get(i, i) for i in d.get("items", ())),
         "confirmed": str(labels.CONFIRMED_BY.get(d.get("confirmed_by"), "")),
     }
 
