@@ -184,9 +184,16 @@ def visible_to(actor: Actor) -> ColumnElement[bool]:
 
 
 def list_care_cases(
-    engine: Engine, actor: Actor, *, now: datetime, district: str = "", step: str = "",
-    worklist: bool = False, cursor: str | None = None, limit: int = PAGE_SIZE,
-) -> CareCasePage:  # fmt: skip
+    engine: Engine,
+    actor: Actor,
+    *,
+    now: datetime,
+    district: str = "",
+    step: str = "",
+    worklist: bool = False,
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> CareCasePage:
     """Home care cases this actor may see, longest-waiting first, filtered; a page at a time."""
     query = select(hc).where(visible_to(actor))
     if district:
@@ -211,12 +218,20 @@ def list_care_cases(
 def _summary(row: Any, now: datetime) -> CareCaseSummary:
     since = _aware(row.step_since)
     return CareCaseSummary(
-        case_id=row.case_id, reference=row.reference, person_id=row.person_id,
-        applicant_user_id=row.applicant_user_id, district=row.district, community=row.community,
-        step=row.step, step_since=since, days_in_step=max((now - since).days, 0),
-        care_level=row.care_level, monthly_hours=row.monthly_hours, provider_id=row.provider_id,
+        case_id=row.case_id,
+        reference=row.reference,
+        person_id=row.person_id,
+        applicant_user_id=row.applicant_user_id,
+        district=row.district,
+        community=row.community,
+        step=row.step,
+        step_since=since,
+        days_in_step=max((now - since).days, 0),
+        care_level=row.care_level,
+        monthly_hours=row.monthly_hours,
+        provider_id=row.provider_id,
         version=row.version,
-    )  # fmt: skip
+    )
 
 
 def count_by_step(engine: Engine, actor: Actor, *, district: str = "") -> dict[str, int]:
@@ -265,13 +280,22 @@ def care_timeline(engine: Engine, case_id: UUID) -> tuple[TimelineEntry, ...]:
 
 def _visit(row: Any) -> Visit:
     return Visit(
-        visit_id=row.visit_id, case_id=row.case_id, person_id=row.person_id,
-        provider_id=row.provider_id, district=row.district, visit_date=row.visit_date,
-        start=row.start_time, end=row.end_time, minutes=row.minutes,
-        items=tuple(json.loads(row.items)), caregiver=row.caregiver,
-        confirmed_by=row.confirmed_by, cancelled=row.cancelled, cancel_reason=row.cancel_reason,
+        visit_id=row.visit_id,
+        case_id=row.case_id,
+        person_id=row.person_id,
+        provider_id=row.provider_id,
+        district=row.district,
+        visit_date=row.visit_date,
+        start=row.start_time,
+        end=row.end_time,
+        minutes=row.minutes,
+        items=tuple(json.loads(row.items)),
+        caregiver=row.caregiver,
+        confirmed_by=row.confirmed_by,
+        cancelled=row.cancelled,
+        cancel_reason=row.cancel_reason,
         corrections=row.corrections,
-    )  # fmt: skip
+    )
 
 
 def case_visits(engine: Engine, case_id: UUID) -> tuple[Visit, ...]:
@@ -299,19 +323,35 @@ def visit_log(engine: Engine, actor: Actor, day: date) -> tuple[Visit, ...]:
         return tuple(_visit(r) for r in conn.execute(query))
 
 
-def _hours_by(engine: Engine, key: Any, start: date, end: date) -> dict[Any, CareHours]:
+def _hours_by(
+    engine: Engine, key: Any, start: date, end: date, *conditions: Any
+) -> dict[Any, CareHours]:
     query = (
         select(key, func.count(), func.sum(hv.c.minutes))
         .where(hv.c.visit_date >= start, hv.c.visit_date <= end, hv.c.cancelled == false())
+        .where(*conditions)
         .group_by(key)
     )
     with engine.connect() as conn:
         return {k: CareHours(int(n), int(m or 0)) for k, n, m in conn.execute(query)}
 
 
-def hours_per_case(engine: Engine, *, start: date, end: date) -> dict[UUID, CareHours]:
-    """Care delivered to each elder's case between two days (both included)."""
-    return _hours_by(engine, hv.c.case_id, start, end)
+def hours_per_case(
+    engine: Engine,
+    *,
+    start: date,
+    end: date,
+    case_id: UUID | None = None,
+    provider_id: UUID | None = None,
+) -> dict[UUID, CareHours]:
+    """Care delivered to each elder's case between two days (both included); one case's, or
+    one provider's cases', when asked (a page never sums the whole city to show one line)."""
+    conditions = []
+    if case_id is not None:
+        conditions.append(hv.c.case_id == case_id)
+    if provider_id is not None:
+        conditions.append(hv.c.provider_id == provider_id)
+    return _hours_by(engine, hv.c.case_id, start, end, *conditions)
 
 
 def hours_per_provider(engine: Engine, *, start: date, end: date) -> dict[UUID, CareHours]:
@@ -325,9 +365,13 @@ def hours_per_district(engine: Engine, *, start: date, end: date) -> dict[str, C
 
 
 def satisfaction(
-    engine: Engine, *, start: date | None = None, end: date | None = None, district: str = "",
+    engine: Engine,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    district: str = "",
     provider_id: UUID | None = None,
-) -> Satisfaction:  # fmt: skip
+) -> Satisfaction:
     """Home care satisfaction: surveys answered and the share rating it 4 or 5 overall."""
     satisfied = func.sum(case((sv.c.overall >= SATISFIED_FROM, 1), else_=0))
     query = select(func.count(), satisfied)

@@ -121,7 +121,9 @@ def _hours_this_month(detail: CareCaseDetail) -> CareHours | None:
     if detail.step not in SERVING:
         return None
     today = clock.today()
-    found = hours_per_case(runtime().engine, start=today.replace(day=1), end=today)
+    found = hours_per_case(
+        runtime().engine, start=today.replace(day=1), end=today, case_id=detail.case_id
+    )
     return found.get(detail.case_id, CareHours(0, 0))
 
 

@@ -231,7 +231,10 @@ def _cases_in_service(actor: Actor) -> list[CareCaseSummary]:
 def _hours_this_month() -> dict[UUID, CareHours]:
     """Care delivered to each case since the first of this month (the city's calendar)."""
     today = clock.today()
-    return hours_per_case(runtime().engine, start=today.replace(day=1), end=today)
+    provider_id = UUID(current_actor().facility_id)
+    return hours_per_case(
+        runtime().engine, start=today.replace(day=1), end=today, provider_id=provider_id
+    )
 
 
 def _already_logged(case_id: UUID, visit_id: str | None) -> bool:

@@ -99,7 +99,9 @@ def render_care_case(
     actions = CARE_STEPS.available(case, actor)
     month = today.replace(day=1)
     visits = [v for v in case_visits(rt.engine, case.case_id) if month <= v.visit_date <= today]
-    hours = hours_per_case(rt.engine, start=month, end=today).get(case.case_id, CareHours(0, 0))
+    hours = hours_per_case(rt.engine, start=month, end=today, case_id=case.case_id).get(
+        case.case_id, CareHours(0, 0)
+    )
     return page(
         "staff/care_case.html",
         status=status,
