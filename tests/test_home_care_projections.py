@@ -284,6 +284,9 @@ def test_hours_per_elder_provider_and_district_match_the_hand_computed_scenario(
     moved = {"start": date(2026, 3, 20), "end": date(2026, 3, 20)}
     assert hours_per_provider(rt.engine, **moved) == {}  # B's visit was corrected to the 21st
     assert hours_per_provider(rt.engine, start=date(2026, 4, 1), end=date(2026, 4, 30)) == {}
+    # A page asks for one case, or one provider's cases, and gets just those.
+    assert hours_per_case(rt.engine, **MARCH, case_id=s.b) == {s.b: CareHours(2, 180)}
+    assert hours_per_case(rt.engine, **MARCH, provider_id=s.p2) == {s.c: CareHours(2, 225)}
 
 
 def test_the_visit_rows_show_corrections_and_cancellations(rt: Runtime) -> None:
