@@ -7,7 +7,7 @@ from contextlib import suppress
 from typing import TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -22,6 +22,7 @@ from events.facility import (
 )
 from events.roles import Actor, Role
 from events.workforce import AlreadyReported, StaffingReport, report_id
+from services.application import AnlaoApplication
 from services.errors import CaseNotFound, NotPermitted, StaleCase
 
 _REGISTRATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://anlao.example/facility-registration")
@@ -40,10 +41,8 @@ REPORTS_STAFFING = (Kind.CARE_CENTRE, Kind.INSTITUTION, Kind.HOME_CARE_PROVIDER)
 A = TypeVar("A", bound=Aggregate)
 
 
-class FacilityService(Application):
+class FacilityService(AnlaoApplication):
     """Programmes 2 and 3 facilities: milestones, inspections, beds, acceptance, staffing."""
-
-    name = "Anlao"  # one city-wide event log shared by every programme's service
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env=env)
@@ -147,13 +146,6 @@ class FacilityService(Application):
         with suppress(IntegrityError):
             self.save(facility)
         return facility_id
-
-    def _exists(self, aggregate_id: UUID) -> bool:
-        try:
-            self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return False
-        return True
 
     # -- milestones and deadline -----------------------------------------------------------------
     def reach_milestone(
@@ -419,18 +411,7 @@ class FacilityService(Application):
         facility = self.facility_for(actor, facility_id)
         if actor.role not in ALLOWED[action]:
             raise NotPermitted(action)
-        if facility.version != version:
-            raise StaleCase(facility_id, expected=version, current=facility.version)
-        change(facility)
-        return self._save(facility, version)
-
-    def _save(self, aggregate: Aggregate, expected: int) -> int:
-        try:
-            self.save(aggregate)
-        except IntegrityError:
-            current = self.repository.get(aggregate.id).version
-            raise StaleCase(aggregate.id, expected=expected, current=current) from None
-        return aggregate.version
+        return self._change(facility, version, change)
 
 
 def _is_district_caseworker(actor: Actor, district: str) -> bool:

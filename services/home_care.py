@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from events import clock
@@ -25,7 +25,8 @@ from events.home_care import (
     may_see_home_care,
 )
 from events.roles import Actor, Role
-from services.errors import CaseNotFound, NotPermitted, StaleCase
+from services.application import AnlaoApplication
+from services.errors import CaseNotFound, NotPermitted
 from services.persons import PersonStore
 from services.references import reference_for
 
@@ -54,10 +55,8 @@ class VisitReceipt:
     version: int
 
 
-class HomeCareService(Application):
+class HomeCareService(AnlaoApplication):
     """Programme 2 home care for disabled and semi-disabled elders."""
-
-    name = "Anlao"  # one city-wide event log shared by every programme's service
 
     def __init__(self, env: dict[str, str], persons: PersonStore) -> None:
         super().__init__(env=env)
@@ -129,13 +128,6 @@ class HomeCareService(Application):
         ):
             return "proxy"
         raise NotPermitted("apply")
-
-    def _exists(self, case_id: UUID) -> bool:
-        try:
-            self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return False
-        return True
 
     @staticmethod
     def _now() -> datetime:
@@ -398,15 +390,7 @@ class HomeCareService(Application):
         case = self._case_to_change(actor, case_id, action)
         if actor.role not in ALLOWED[action]:
             raise NotPermitted(action)
-        if case.version != version:
-            raise StaleCase(case_id, expected=version, current=case.version)
-        change(case)
-        try:
-            self.save(case)
-        except IntegrityError:
-            current = self.repository.get(case_id).version
-            raise StaleCase(case_id, expected=version, current=current) from None
-        return case.version
+        return self._change(case, version, change)
 
     def _case_to_change(self, actor: Actor, case_id: UUID, action: str) -> HomeCareCase:
         if not (action == "visit" and actor.role == Role.PROVIDER):

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
@@ -20,6 +20,7 @@ from events.meal import TEXT_LIMIT, MealEnrolment, check_canteen, check_choices
 from events.meal_access import may_see_canteen, may_see_enrolment, provides_for
 from events.meal_day import CanteenDay, DayAlreadyRecorded, canteen_day_id, parse_day, served_ids
 from events.roles import Actor, Role
+from services.application import AnlaoApplication
 from services.errors import CaseNotFound, NotPermitted, StaleCase
 from services.persons import PersonStore
 from services.references import reference_for
@@ -36,10 +37,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-class MealService(Application):
+class MealService(AnlaoApplication):
     """Programme 2 meal service: applications, approvals, daily meal records and corrections."""
-
-    name = "Anlao"  # one city-wide event log shared by every programme's service
 
     def __init__(self, env: dict[str, str], persons: PersonStore) -> None:
         super().__init__(env=env)
@@ -194,15 +193,7 @@ class MealService(Application):
         enrolment = self.enrolment_for(actor, case_id)
         if actor.role not in ALLOWED[action]:
             raise NotPermitted(action)
-        if enrolment.version != version:
-            raise StaleCase(case_id, expected=version, current=enrolment.version)
-        change(enrolment)
-        try:
-            self.save(enrolment)
-        except IntegrityError:
-            current = self.repository.get(case_id).version
-            raise StaleCase(case_id, expected=version, current=current) from None
-        return enrolment.version
+        return self._change(enrolment, version, change)
 
     def enrolment_for(self, actor: Actor, case_id: UUID) -> MealEnrolment:
         """The enrolment if this actor may see it; otherwise not found, as if it did not exist."""

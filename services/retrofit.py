@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from events import clock
@@ -19,7 +19,8 @@ from events.elder import RELATIONS, clean_profile
 from events.errors import InvalidApplication, InvalidAssessment
 from events.retrofit import RetrofitCase
 from events.roles import Actor, Role
-from services.errors import CaseNotFound, NotPermitted, StaleCase
+from services.application import AnlaoApplication
+from services.errors import CaseNotFound, NotPermitted
 from services.persons import PersonStore
 from services.references import reference_for
 
@@ -42,10 +43,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 
 
-class RetrofitService(Application):
+class RetrofitService(AnlaoApplication):
     """Programme 1 (适老化改造): applications, reviews, assessment, works, acceptance, surveys."""
-
-    name = "Anlao"  # one city-wide event log shared by every programme's service
 
     def __init__(self, env: dict[str, str], persons: PersonStore, subsidy_cap: Decimal) -> None:
         super().__init__(env=env)
@@ -115,13 +114,6 @@ class RetrofitService(Application):
         ):
             return "proxy"
         raise NotPermitted("apply")
-
-    def _exists(self, case_id: UUID) -> bool:
-        try:
-            self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return False
-        return True
 
     # -- the steps after applying ------------------------------------------------------------
     def approve(
@@ -353,15 +345,7 @@ class RetrofitService(Application):
         case = self.case_for(actor, case_id)
         if actor.role not in ALLOWED[action]:
             raise NotPermitted(action)
-        if case.version != version:
-            raise StaleCase(case_id, expected=version, current=case.version)
-        change(case)
-        try:
-            self.save(case)
-        except IntegrityError:
-            current = self.repository.get(case_id).version
-            raise StaleCase(case_id, expected=version, current=current) from None
-        return case.version
+        return self._change(case, version, change)
 
     def case_for(self, actor: Actor, case_id: UUID) -> RetrofitCase:
         """The case if this actor may see it; otherwise not found, as if it did not exist."""

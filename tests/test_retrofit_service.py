@@ -381,3 +381,8 @@ def test_the_full_journey_through_the_service_is_readable_at_every_version(rt: R
         Step.SURVEYED,
         Step.CLOSED,
     ]
+
+
+def test_every_programme_writes_to_the_one_city_wide_log(rt: Runtime) -> None:
+    services = (rt.retrofit, rt.facilities, rt.meals, rt.home_care)
+    assert {type(s).name for s in services} == {"Anlao"}
