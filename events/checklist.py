@@ -26,6 +26,8 @@ class Checklist:
     version: str
     title_zh: str
     items: tuple[ChecklistItem, ...]
+    # One elder is subsidised for an item once within this many years, whichever fund pays.
+    period_years: int = 5
 
     def item(self, code: str) -> ChecklistItem | None:
         """The item with this code in this version, if there is one."""

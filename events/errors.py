@@ -67,3 +67,10 @@ class ReasonRequired(DomainError):
     """Refusals, returns and withdrawals must say why, for the family to read."""
 
     code = "reason_required"
+
+
+class SubsidyNotDue(DomainError):
+    """A retrofit subsidy is committed only after a passed acceptance, and never beyond the
+    assessed subsidy (detail: acceptance, exceeds; params subsidy, committed, requested)."""
+
+    code = "subsidy_not_due"

@@ -19,6 +19,7 @@ from events.errors import (
     InvalidAssessment,
     InvalidSurvey,
     ReasonRequired,
+    SubsidyNotDue,
 )
 from events.national_id import NationalId
 
@@ -183,6 +184,9 @@ class RetrofitCase(AnlaoAggregate):
         self.inspector_id: str | None = None
         self.assessment: dict[str, Any] | None = None
         self.acceptance_rounds = 0
+        self.acceptance_passed = False
+        self.subsidy_committed = Decimal("0.00")
+        self.subsidy_paid = Decimal("0.00")
 
     # -- guards -------------------------------------------------------------------------
     def _require(self, action: str, *steps: str) -> None:
@@ -382,6 +386,7 @@ class RetrofitCase(AnlaoAggregate):
         round: int,
     ) -> None:
         self.acceptance_rounds = round
+        self.acceptance_passed = passed
         self.step = Step.ACCEPTED if passed else Step.RECTIFICATION
 
     def complete_rectification(self, *, actor_id: str, note: str) -> None:
@@ -430,6 +435,36 @@ class RetrofitCase(AnlaoAggregate):
     @event("Closed")
     def _closed(self, actor_id: str, note: str) -> None:
         self.step = Step.CLOSED
+
+    # -- the subsidy, as the fund ledger commits and pays it ---------------------------------
+    @property
+    def subsidy(self) -> Decimal:
+        """The assessed subsidy (already capped), or nothing before the assessment."""
+        return Decimal((self.assessment or {}).get("subsidy", "0.00"))
+
+    def record_subsidy(
+        self, *, kind: str, amount: Decimal, fund_id: str, movement: int, actor_id: str
+    ) -> None:
+        """The ledger committed or paid part of the subsidy (negative when reversed); the case
+        keeps the sum so no fund can commit beyond the assessed, capped subsidy."""
+        if not self.acceptance_passed:
+            raise SubsidyNotDue("acceptance")
+        if kind == "committed" and self.subsidy_committed + amount > self.subsidy:
+            raise SubsidyNotDue(
+                "exceeds", subsidy=self.subsidy, committed=self.subsidy_committed, requested=amount
+            )
+        self._subsidy_recorded(
+            actor_id=actor_id, kind=kind, amount=amount, fund_id=fund_id, movement=movement
+        )
+
+    @event("SubsidyRecorded")
+    def _subsidy_recorded(
+        self, actor_id: str, kind: str, amount: Decimal, fund_id: str, movement: int
+    ) -> None:
+        if kind == "committed":
+            self.subsidy_committed += amount
+        else:
+            self.subsidy_paid += amount
 
     def withdraw(self, *, actor_id: str, reason: str) -> None:
         """The family (or a worker for them) withdraws, at any time before works start."""

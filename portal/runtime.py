@@ -19,6 +19,7 @@ from services.database import ensure_schema, event_store_env, make_engine
 from services.drafts import DraftStore
 from services.facilities import FacilityService
 from services.home_care import HomeCareService
+from services.ledger import LedgerService
 from services.meals import MealService
 from services.persons import PersonStore
 from services.photos import PhotoStore
@@ -41,6 +42,7 @@ class Runtime:
     facilities: FacilityService
     meals: MealService
     home_care: HomeCareService
+    ledger: LedgerService
     projector: Projector
 
     def catch_up(self) -> None:
@@ -49,7 +51,7 @@ class Runtime:
 
     def dispose(self) -> None:
         """Release connections (tests and the CLI call this when done)."""
-        for service in (self.retrofit, self.facilities, self.meals, self.home_care):
+        for service in (self.retrofit, self.facilities, self.meals, self.home_care, self.ledger):
             service.close()
         self.engine.dispose()
 
@@ -83,6 +85,7 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
         facilities=FacilityService(env),
         meals=MealService(env, persons),
         home_care=HomeCareService(env, persons),
+        ledger=LedgerService(env),
         projector=projector,
     )
 

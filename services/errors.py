@@ -53,3 +53,21 @@ class StorageUnavailable(ServiceError):
     """The database could not be reached or written; nothing was recorded."""
 
     code = "storage_unavailable"
+
+
+class FundNotFound(ServiceError):
+    """No fund has this id."""
+
+    code = "fund_not_found"
+
+
+class FundExists(ServiceError):
+    """The fund for this source, programme and year is already open."""
+
+    code = "fund_exists"
+
+
+class FundBusy(ServiceError):
+    """Other movements kept taking the fund's next place; nothing was recorded, try again."""
+
+    code = "fund_busy"
