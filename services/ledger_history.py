@@ -12,12 +12,13 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from events.fund import Fund, Movement
+from events.fund import FEN, LOCAL_SOURCES, Fund, Movement
 from events.ledger_chain import GENESIS, recompute
 from services.errors import FundNotFound
 from services.ledger import LedgerService
 
 PAGE = 10_000  # stored events read per query while walking a whole fund
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -234,3 +235,60 @@ def _balance(fund: Fund, *, version: int | None, empty: bool) -> FundBalance:
         districts={} if empty else {d: dict(v) for d, v in fund.districts.items()},
         head="" if empty else fund.head,
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MatchingLine:
+    """Whether a district's local money keeps pace with a provincial fund's matching ratio."""
+
+    programme: str
+    year: int
+    district: str
+    ratio: Decimal
+    provincial: Decimal  # provincial money allocated to the district
+    required: Decimal  # local money the ratio asks for
+    local: Decimal  # municipal and county money allocated to the district
+    shortfall: Decimal
+
+    @property
+    def behind(self) -> bool:
+        """True when the local share has fallen behind the ratio."""
+        return self.shortfall > 0
+
+
+def balances_at(ledger: LedgerService, moment: datetime | None) -> list[FundBalance]:
+    """Every fund's balances as at `moment` (funds opened later are left out)."""
+    found = [balance_at(ledger, fund_id, moment) for fund_id in fund_ids(ledger)]
+    return [b for b in found if b.version > 0]
+
+
+def matching_at(balances: list[FundBalance]) -> list[MatchingLine]:
+    """Per programme, year and district: provincial allocations against the local matching
+    they require (allocations, not receipts: what each district was given to spend)."""
+    lines: list[MatchingLine] = []
+    for fund in balances:
+        if fund.source != "provincial" or not fund.matching_ratio:
+            continue
+        local = [
+            b
+            for b in balances
+            if b.source in LOCAL_SOURCES and (b.programme, b.year) == (fund.programme, fund.year)
+        ]
+        for district, figures in sorted(fund.districts.items()):
+            provincial = figures[Movement.ALLOCATED]
+            required = (provincial * fund.matching_ratio).quantize(FEN)
+            matched = sum(
+                (b.districts.get(district, {}).get(Movement.ALLOCATED, ZERO) for b in local), ZERO
+            )
+            line = MatchingLine(
+                programme=fund.programme, year=fund.year, district=district,
+                ratio=fund.matching_ratio, provincial=provincial, required=required,
+                local=matched, shortfall=max(required - matched, ZERO),
+            )  # fmt: skip
+            lines.append(line)
+    return lines
+
+
+def district_at(balances: list[FundBalance], district: str) -> list[tuple[FundBalance, dict]]:
+    """Each fund that allocated money to the district, with the district's own figures."""
+    return [(b, b.districts[district]) for b in balances if district in b.districts]
