@@ -177,3 +177,10 @@ def _places(value: Fraction, places: int) -> Decimal:
 def _aware(moment: datetime) -> datetime:
     # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def district_figures(engine: Engine, district: str, period: str) -> WorkforceFigures:
+    """A district's figures (the whole city's for "") as at `period`, for supervision, which
+    sees every district."""
+    scope = sr.c.district == district if district else true()
+    return _figures(_window(engine, scope, period), period)
