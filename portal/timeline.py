@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -60,6 +61,10 @@ def _title(entry: TimelineEntry) -> str:
         "FollowUpRecorded": pgettext("timeline", "跟踪回访"),
         "Closed": pgettext("timeline", "办结"),
         "Withdrawn": pgettext("timeline", "撤回申请"),
+        "SubsidyCommitted": pgettext("timeline", "补贴已核定"),
+        "SubsidyPaid": pgettext("timeline", "补贴已拨付"),
+        "SubsidyCommitmentReversed": pgettext("timeline", "更正补贴核定"),
+        "SubsidyPaymentReversed": pgettext("timeline", "更正补贴拨付"),
     }
     return titles.get(entry.kind, entry.kind)
 
@@ -96,7 +101,20 @@ def _text(entry: TimelineEntry) -> str:
             return d["note"]
         case "Withdrawn":
             return _("原因:%(reason)s", reason=d["reason"])
+        case "SubsidyCommitted":
+            return _("补贴 %(amount)s 元已核定。", amount=_yuan(d["amount"]))
+        case "SubsidyPaid":
+            return _("补贴 %(amount)s 元已拨付。", amount=_yuan(d["amount"]))
+        case "SubsidyCommitmentReversed":
+            return _("更正:之前核定的补贴 %(amount)s 元已撤销。", amount=_yuan(d["amount"]))
+        case "SubsidyPaymentReversed":
+            return _("更正:之前记录的拨付 %(amount)s 元已撤销。", amount=_yuan(d["amount"]))
     return ""
+
+
+def _yuan(amount: object) -> str:
+    """An amount as families read it: thousands separated, to the fen (1,200.00)."""
+    return f"{Decimal(str(amount)):,.2f}"
 
 
 def _with_note(text: str, note: str | None) -> str:

@@ -66,6 +66,9 @@ _CHANGES: dict[type, Callable[[Any], dict[str, Any]]] = {
     E.FollowUpRecorded: lambda e: {},
     E.Closed: _step(Step.CLOSED),
     E.Withdrawn: _step(Step.WITHDRAWN),
+    # The ledger's commits and payments change no column here, but they do move the case's
+    # version: forms rendered from this row must carry the current one, or the next step fails.
+    E.SubsidyRecorded: lambda e: {},
 }
 
 

@@ -33,6 +33,15 @@ DETAILS: dict[type, tuple[str, ...]] = {
     E.FollowUpRecorded: ("note", "still_in_use"),
     E.Closed: ("note",),
     E.Withdrawn: ("reason",),
+    E.SubsidyRecorded: ("fund_id", "movement"),  # and the amount, unsigned (see _subsidy)
+}
+
+# A subsidy entry's kind says what the ledger did; a negative amount is a reversing correction.
+SUBSIDY_KINDS = {
+    ("committed", False): "SubsidyCommitted",
+    ("committed", True): "SubsidyCommitmentReversed",
+    ("disbursed", False): "SubsidyPaid",
+    ("disbursed", True): "SubsidyPaymentReversed",
 }
 
 
@@ -50,11 +59,20 @@ class RetrofitTimeline:
 
 def _entry(event: Any) -> dict[str, Any]:
     details = {name: getattr(event, name) for name in DETAILS[type(event)]}
+    kind = type(event).__name__
+    if isinstance(event, E.SubsidyRecorded):
+        kind, details["amount"] = _subsidy(event)
     return {
         "case_id": event.originator_id,
         "version": event.originator_version,
         "occurred_at": event.timestamp,
         "actor_id": event.actor_id,
-        "kind": type(event).__name__,
+        "kind": kind,
         "details": json.dumps(details, ensure_ascii=False, default=str),
     }
+
+
+def _subsidy(event: Any) -> tuple[str, str]:
+    """The entry's kind and the amount as a family reads it (fen, no sign)."""
+    reversed_ = event.amount < 0
+    return SUBSIDY_KINDS[(event.kind, reversed_)], f"{abs(event.amount):.2f}"
