@@ -10,7 +10,9 @@ from sqlalchemy import Engine
 
 from projections import facilities as facility_models
 from projections import home_care as home_care_models
+from projections import ledger as ledger_models
 from projections import meals as meal_models
+from projections import supervision as supervision_models
 from projections.retrofit_cases import RetrofitCaseList
 from projections.retrofit_timeline import RetrofitTimeline
 from projections.runner import Projector
@@ -26,6 +28,7 @@ from services.photos import PhotoStore
 from services.retrofit import RetrofitService
 from services.settings import Settings
 from services.tables import metadata as service_tables
+from services.targets import TargetService
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Runtime:
     meals: MealService
     home_care: HomeCareService
     ledger: LedgerService
+    targets: TargetService
     projector: Projector
 
     def catch_up(self) -> None:
@@ -51,7 +55,8 @@ class Runtime:
 
     def dispose(self) -> None:
         """Release connections (tests and the CLI call this when done)."""
-        for service in (self.retrofit, self.facilities, self.meals, self.home_care, self.ledger):
+        services = (self.retrofit, self.facilities, self.meals, self.home_care, self.ledger)
+        for service in (*services, self.targets):
             service.close()
         self.engine.dispose()
 
@@ -71,6 +76,8 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
         *facility_models.PROJECTIONS,
         *meal_models.PROJECTIONS,
         *home_care_models.PROJECTIONS,
+        *ledger_models.PROJECTIONS,
+        *supervision_models.PROJECTIONS,
     ]
     projector = Projector(engine, retrofit, read_models)
     projector.create_tables()
@@ -86,6 +93,7 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
         meals=MealService(env, persons),
         home_care=HomeCareService(env, persons),
         ledger=LedgerService(env),
+        targets=TargetService(env),
         projector=projector,
     )
 

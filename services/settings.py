@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+from events.step_limits import step_limits
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,8 @@ class Settings:
     event_cipher_key: str = ""
     max_photo_bytes: int = 5 * 1024 * 1024
     default_locale: str = "zh_Hans_CN"
+    # Days a case may wait at each step before supervision lists it as stuck (see README).
+    step_limits: dict[str, dict[str, int]] = field(default_factory=step_limits)
 
     @property
     def upload_path(self) -> Path:
@@ -45,6 +49,7 @@ class Settings:
             "subsidy_cap": Decimal(env.get("ANLAO_SUBSIDY_CAP", "3000")),
             "event_cipher_key": env.get("ANLAO_EVENT_CIPHER_KEY", ""),
             "max_photo_bytes": int(env.get("ANLAO_MAX_PHOTO_BYTES", str(5 * 1024 * 1024))),
+            "step_limits": step_limits(env.get("ANLAO_STEP_LIMITS", "")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -16,6 +16,9 @@ from sqlalchemy.engine import make_url
 
 from events.retrofit import Step
 from portal.runtime import Runtime, build_runtime
+from projections.retrofit_cases import RetrofitCaseList
+from projections.retrofit_timeline import RetrofitTimeline
+from projections.runner import Projector
 from projections.tables import retrofit_cases
 from services.settings import Settings
 from tests.conftest import CHEAP_HASHER
@@ -114,7 +117,8 @@ def test_encrypted_events_read_back_through_the_service(encrypted: Runtime) -> N
     assert case.assessment["checklist_version"] == "MCA-2020"
     assert rt.retrofit.case_for(FAMILY, case_id).reference == case.reference
 
-    assert rt.projector.catch_up() == 2 * 8
+    retrofit_models = Projector(rt.engine, rt.retrofit, [RetrofitCaseList(), RetrofitTimeline()])
+    assert retrofit_models.catch_up() == 2 * 8  # each event decrypted for both read models
     with rt.engine.connect() as conn:
         row = conn.execute(select(retrofit_cases).where(retrofit_cases.c.case_id == case_id)).one()
     assert (row.reference, row.relation, row.step) == (case.reference, "relative", Step.ACCEPTED)

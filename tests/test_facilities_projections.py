@@ -15,6 +15,7 @@ from events.facility import MILESTONES, Kind, may_see_facility
 from events.roles import Actor, Role
 from portal.runtime import Runtime
 from projections import runner
+from projections.facilities import PROJECTIONS
 from projections.facility_inspections import InspectionKind, facility_inspections
 from projections.facility_progress import FacilityProgress
 from projections.facility_progress import facility_progress as progress_table
@@ -349,7 +350,8 @@ def test_a_crash_mid_batch_leaves_rows_and_position_untouched(rt: Runtime) -> No
         Projector(rt.engine, rt.retrofit, [CrashAfterWriting()]).catch_up()
     assert table_rows(rt.engine, progress_table) == before["rm_facility_progress"]
     assert rt.projector.position("facility_progress") == at
-    assert rt.projector.catch_up() == 2 + 1  # progress takes both events, inspections the visit
+    facility_models = Projector(rt.engine, rt.retrofit, PROJECTIONS)
+    assert facility_models.catch_up() == 2 + 1  # progress takes both events, inspections the visit
     row = facility_progress(rt.engine, ADMIN, made["completed"], today=TODAY)
     assert row is not None and row.in_operation
     live = read_models(rt)
