@@ -322,6 +322,7 @@ class Fund(AnlaoAggregate):
         """Correct a mistaken movement by a reversing entry (红字冲销); nothing is ever edited."""
         if original.originator_id != self.id or original.originator_version > self.version:
             raise CorrectionRefused("not_found")
+        why = _text(reason, "reason")  # asked first: a correction always says why
         if original.reverses:
             raise CorrectionRefused("is_reversal")
         if str(original.originator_version) in self.reversed:
@@ -337,7 +338,7 @@ class Fund(AnlaoAggregate):
             target_id=original.target_id, person_id=original.person_id,
             items=list(original.items), commitment=original.commitment, payee=original.payee,
             voucher=original.voucher, document=original.document,
-            reason=_text(reason, "reason"), reverses=original.originator_version,
+            reason=why, reverses=original.originator_version,
             actor_id=actor_id,
         )  # fmt: skip
 

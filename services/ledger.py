@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import random
+import time
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,8 +26,10 @@ from services.errors import CaseNotFound, FundBusy, FundExists, FundNotFound, No
 # A fund is one long-lived aggregate: a snapshot every so many movements keeps loading it, and
 # replaying it as at any date, to a bounded number of events whatever its age.
 SNAPSHOT_INTERVAL = 500
-# Movements in one fund race for its next version; a loser reloads and re-checks the balances.
-MAX_ATTEMPTS = 5
+# Movements in one fund race for its next version; a loser reloads and re-checks the balances,
+# after a short random pause so that racing writers stop colliding in step.
+MAX_ATTEMPTS = 10
+BACKOFF_SECONDS = 0.004  # the longest first pause; doubles each time, about 4 s at most in all
 # Which facilities each programme's fund may commit to.
 FACILITY_KINDS = {
     "facility": Kind.BUILT,  # construction payments
@@ -242,11 +246,11 @@ class LedgerService(AnlaoApplication):
         return self._retrying(attempt)
 
     def _retrying(self, attempt: Callable[[], int]) -> int:
-        for _ in range(MAX_ATTEMPTS):
+        for tries in range(MAX_ATTEMPTS):
             try:
                 return attempt()
-            except IntegrityError:
-                continue  # another movement took the version: reload, re-check, try again
+            except IntegrityError:  # another movement took the version: reload, re-check, retry
+                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**tries))
         raise FundBusy()
 
     def _fund_for(self, fund_id: UUID, programme: str) -> Fund:
