@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, request, session
 
 from portal import labels
+from portal.audit import register_audit
 from portal.errors import register_error_handlers
 from portal.extensions import babel, csrf, htmx, login_manager
 from portal.runtime import build_runtime
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     register_error_handlers(app)
     app.after_request(add_security_headers)
+    register_audit(app)  # runs before the headers hook (Flask runs them last-in first)
     app.context_processor(_template_globals)
     return app
 
@@ -60,9 +62,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.blueprints import auth, facilities, family, home, provider, staff
+    from portal.blueprints import auth, facilities, family, home, ledger, provider, staff
 
-    for module in (auth, home, family, staff, provider, facilities):
+    for module in (auth, home, family, staff, provider, facilities, ledger):
         app.register_blueprint(module.bp)
 
 

@@ -16,6 +16,7 @@ from events.errors import (
     NotOldEnough,
     ReasonRequired,
 )
+from portal.messages_ledger import ledger_field, ledger_message
 from portal.messages_programmes import programme_message
 from services.errors import AccountExists, InvalidAccount, ServiceError, StaleCase
 from services.photos import InvalidPhoto
@@ -77,7 +78,10 @@ _PHOTO = {
 def message_for(error: DomainError | ServiceError) -> str:
     """The sentence shown to the user for a refused command."""
     detail = getattr(error, "detail", "") or getattr(error, "field", "")
-    found = programme_message(error.code, detail, getattr(error, "params", {}))
+    params = getattr(error, "params", {})
+    found = programme_message(error.code, detail, params)
+    if found is None:
+        found = ledger_message(error.code, detail, params)
     if found is not None:
         return found
     match error:
@@ -124,6 +128,9 @@ def message_for(error: DomainError | ServiceError) -> str:
 
 def field_for(error: DomainError | ServiceError) -> str | None:
     """The form field a refusal is about, so the message can stand next to it."""
+    ledger = ledger_field(error.code, getattr(error, "detail", ""))
+    if ledger is not None:
+        return ledger
     match error:
         case InvalidNationalId() | NotOldEnough():
             return "national_id"

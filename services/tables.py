@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, Uuid
+from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, Uuid
 
 metadata = MetaData()
 
@@ -57,4 +57,17 @@ drafts = Table(
     Column("user_id", String(36), nullable=False, index=True),
     Column("answers", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Every page an auditor opened: who looked at what, when (written by portal.audit; read back
+# only, never edited, so "who saw this record" can be answered later).
+audit_views = Table(
+    "audit_views",
+    metadata,
+    Column("view_id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", String(36), nullable=False),
+    Column("endpoint", String(100), nullable=False),
+    Column("path", Text, nullable=False),  # with the query string: which date, which page
+    Column("viewed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_audit_views_user", "user_id", "view_id"),
 )
