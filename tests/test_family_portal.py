@@ -222,6 +222,25 @@ def test_the_address_page_narrows_communities_to_the_chosen_district_for_htmx(
     assert "HX-Request" in fragment.headers["Vary"]
 
 
+def test_a_community_picked_before_the_narrowed_list_arrives_stays_picked(client, login, family):
+    token = login(family)
+    draft = begin(client, token)
+    html = text(full := client.get(f"/apply/{draft}/address"))
+    picked = re.search(r'<option value="([^"]*春晖社区[^"]*)"', html).group(1)
+    kept = client.get(
+        f"/apply/{draft}/address", query_string={"district": "D01", "place": picked},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert f'<option selected value="{picked}">' in text(kept)
+    moved = client.get(
+        f"/apply/{draft}/address", query_string={"district": "D02", "place": picked},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert picked not in text(moved)  # not in that district: the list starts from 请选择
+    assert '<option selected value="">' in text(moved)
+    assert full.status_code == 200
+
+
 # -- bad answers on each page ------------------------------------------------------------------
 
 VALID_ID = national_id()

@@ -157,12 +157,17 @@ def _draft_or_done(actor: Actor, programme: Programme, draft_id: str) -> dict[st
 
 
 def _narrow_places(form: QuestionForm) -> None:
-    # htmx asks again when the district changes: list only that district's communities.
-    # Without script (and after an error, to keep the choice made) all are listed, by district.
+    # htmx asks again when the district changes: list only that district's communities,
+    # keeping a community already picked if it is in that district (a quick hand can pick one
+    # from the full list before the narrowed one arrives). Without script (and after an error,
+    # to keep the choice made) all are listed, by district.
     chosen = request.args.get("district")
     if isinstance(form, AddressForm) and request.method == "GET" and chosen is not None:
         form.district.process(None, chosen)
         form.show_places_of(chosen or None)
+        picked = request.args.get("place", "")
+        if picked in {str(c.value) for c in form.place.choices}:
+            form.place.process(None, picked)
 
 
 def _after(
