@@ -62,9 +62,19 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.blueprints import auth, facilities, family, home, ledger, provider, staff
+    from portal.blueprints import (
+        auth,
+        facilities,
+        family,
+        home,
+        ledger,
+        provider,
+        public,
+        staff,
+        supervision,
+    )
 
-    for module in (auth, home, family, staff, provider, facilities, ledger):
+    for module in (auth, home, family, staff, provider, facilities, ledger, supervision, public):
         app.register_blueprint(module.bp)
 
 

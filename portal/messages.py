@@ -18,6 +18,7 @@ from events.errors import (
 )
 from portal.messages_ledger import ledger_field, ledger_message
 from portal.messages_programmes import programme_message
+from portal.messages_supervision import supervision_field, supervision_message
 from services.errors import AccountExists, InvalidAccount, ServiceError, StaleCase
 from services.photos import InvalidPhoto
 
@@ -82,6 +83,8 @@ def message_for(error: DomainError | ServiceError) -> str:
     found = programme_message(error.code, detail, params)
     if found is None:
         found = ledger_message(error.code, detail, params)
+    if found is None:
+        found = supervision_message(error.code, detail, params)
     if found is not None:
         return found
     match error:
@@ -128,6 +131,9 @@ def message_for(error: DomainError | ServiceError) -> str:
 
 def field_for(error: DomainError | ServiceError) -> str | None:
     """The form field a refusal is about, so the message can stand next to it."""
+    supervision = supervision_field(error.code, getattr(error, "detail", ""))
+    if supervision is not None:
+        return supervision
     ledger = ledger_field(error.code, getattr(error, "detail", ""))
     if ledger is not None:
         return ledger
