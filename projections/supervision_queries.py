@@ -51,7 +51,7 @@ class Progress:
 
     target: TargetRow
     actual: Decimal | None
-    percent: Decimal | None  # of the target done (cumulative), or actual over target (levels)
+    percent: Decimal | None  # of the target done (counts only)
     days_left: int
     expected: Decimal | None  # where the straight line stands today (cumulative)
     finish: date | None  # projected from the recent pace (cumulative)
@@ -147,7 +147,9 @@ def _progress(t: TargetRow, days: _Days, staff: dict[str, WorkforceFigures], day
     else:
         actual = _level(m, rows, t.start, day, staff.get(t.district))
     return Progress(
-        target=t, actual=actual, percent=_percent(actual, t.value),
+        target=t, actual=actual,
+        # Share done only means something for counts; a rate or ratio is read against its target.
+        percent=_percent(actual, t.value) if m.shape == CUMULATIVE else None,
         days_left=(t.deadline - day).days, expected=expected, finish=finish,
         judgement=judge(m, t.value, actual, t.start, t.deadline, day), series=series,
     )  # fmt: skip
