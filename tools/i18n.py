@@ -35,6 +35,8 @@ def extract() -> None:
         "babel.cfg",
         "-k",
         "_l",
+        "-k",
+        "_lp:1c,2",
         "--no-location",
         "--sort-output",
         "-o",

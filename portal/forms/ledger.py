@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import Field, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional, ValidationError
@@ -150,7 +151,9 @@ class AllocateForm(MovementForm):
 
     amount = _amount(_l("下达金额(元)"))
     district = SelectField(_l("下达到哪个区县"), validate_choice=False)
-    project = StringField(_l("项目"), description=_l("下达给区县内某个项目时填写,64字以内。"))
+    project = StringField(
+        _lp("construction project", "项目"), description=_l("下达给区县内某个项目时填写,64字以内。")
+    )
     document = _document()
     reason = _reason()
 

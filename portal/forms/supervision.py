@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _lp
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
@@ -64,7 +65,7 @@ class DashboardFilterForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     programme = SelectField(
-        _l("项目"),
+        _lp("programme", "项目"),
         validate_choice=False,
         validators=[Optional(), Chosen(_l("没有这个项目,请从列表中选择。"))],
     )
