@@ -368,7 +368,8 @@ class Fund(AnlaoAggregate):
     def _book(self, e: MovementRecorded) -> None:
         self.totals[e.kind] += e.amount
         if e.district and e.kind in Movement.BY_DISTRICT:
-            self.districts.setdefault(e.district, _zeros(Movement.BY_DISTRICT))
+            if e.district not in self.districts:
+                self.districts[e.district] = _zeros(Movement.BY_DISTRICT)
             self.districts[e.district][e.kind] += e.amount
         if e.kind == Movement.COMMITTED:
             self._book_commitment(e)

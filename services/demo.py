@@ -23,11 +23,15 @@ from events.retrofit import SURVEY_QUESTIONS, Step
 from events.roles import Actor, Role
 from events.workforce import period_of
 from services.accounts import AccountService
+from services.demo_funds import seed_funds
+from services.demo_targets import seed_targets
 from services.facilities import FacilityService
 from services.home_care import HomeCareService
+from services.ledger import LedgerService
 from services.meals import MealService
 from services.photos import PhotoStore
 from services.retrofit import RetrofitService
+from services.targets import TargetService
 
 DEMO_PASSWORD = "anlao-demo-2026"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -122,11 +126,14 @@ def demo_photo_png(width: int = 64, height: int = 48) -> bytes:
 
 @dataclass(frozen=True)
 class Programmes:
-    """The services of programmes 2 and 3, for seeding them beside the retrofit cases."""
+    """The services of programmes 2 and 3 (and the fund ledger), for seeding them beside the
+    retrofit cases."""
 
     facilities: FacilityService
     meals: MealService
     home_care: HomeCareService
+    ledger: LedgerService | None = None
+    targets: TargetService | None = None
 
 
 def seed_demo(
@@ -139,13 +146,16 @@ def seed_demo(
     programmes: Programmes | None = None,
 ) -> list[DemoLogin]:
     """Create demo accounts, `cases` retrofit cases spread over every step and, given the
-    programme 2/3 services, facilities, meal enrolments and days, home care; returns logins."""
+    programme 2/3 services, facilities, meal enrolments and days, home care (and, given the
+    ledger, a year of funds paying for them); returns logins."""
     rng = random.Random(seed)
     logins: list[DemoLogin] = []
     photo = photos.store(demo_photo_png())
     staff = {d.code: _district_staff(accounts, d.code, logins, photo) for d in DISTRICTS}
+    city: dict[str, Actor] = {}
     for role, login, name in (
         (Role.SUPERVISOR, "supervisor", "督导 周明"),
+        (Role.FINANCE, "finance", "财务 钱芳"),
         (Role.AUDITOR, "auditor", "审计 孙立"),
         (Role.ADMIN, "admin", "管理员 赵新"),
     ):
@@ -153,12 +163,14 @@ def seed_demo(
             login=login, password=DEMO_PASSWORD, display_name=name, role=role
         )
         logins.append(DemoLogin(login, role, "", name))
-    admin = Actor(user_id, Role.ADMIN)
+        city[role] = Actor(user_id, role)
+    admin = city[Role.ADMIN]
     families = [_family(accounts, f"1380000{i:04d}", f"家属{i}", logins) for i in range(1, 61)]
     now = clock.now()
+    made_cases: list[UUID] = []
     for n in range(cases):
         district = DISTRICTS[n % len(DISTRICTS)]
-        _demo_case(
+        case_id = _demo_case(
             rng,
             retrofit,
             families[n % len(families)],
@@ -167,8 +179,21 @@ def seed_demo(
             district.communities[0],
             now,
         )
+        made_cases.append(case_id)
     if programmes is not None:
-        _seed_programmes(accounts, programmes, seed, admin, staff, families, logins)
+        made = _seed_programmes(accounts, programmes, seed, admin, staff, families, logins)
+        if programmes.ledger is not None:
+            seed_funds(
+                programmes.ledger,
+                retrofit,
+                programmes.facilities,
+                city[Role.FINANCE],
+                cases=made_cases,
+                facility_ids=made,
+                seed=seed,
+            )
+        if programmes.targets is not None:
+            seed_targets(programmes.targets, admin, cases=cases, now=now)
     return logins
 
 
@@ -180,7 +205,7 @@ def _seed_programmes(
     staff: dict[str, _DistrictStaff],
     families: list[Actor],
     logins: list[DemoLogin],
-) -> None:
+) -> dict[str, list[UUID]]:
     inspectors = {code: s.inspector for code, s in staff.items()}
     made = seed_facilities(p.facilities, seed=seed, admin=admin, inspectors=inspectors)
     providers: dict[UUID, Actor] = {}
@@ -212,6 +237,7 @@ def _seed_programmes(
         assessors={code: s.assessor for code, s in staff.items()},
         provider_users=providers,
     )
+    return made
 
 
 def _provider(

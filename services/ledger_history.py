@@ -3,10 +3,16 @@ and the hash chain checked link by link. Nothing here reads a table that could b
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
+from bisect import bisect_right
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 from uuid import UUID
 
@@ -17,7 +23,14 @@ from events.ledger_chain import GENESIS, recompute
 from services.errors import FundNotFound
 from services.ledger import LedgerService
 
-PAGE = 10_000  # stored events read per query while walking a whole fund
+PAGE = 2_000  # stored events read per query while walking a whole fund (small pages keep the
+# garbage collector from scanning many live events: a tenth faster than 10,000)
+# From this many events, verification walks a fund in parallel segments (a worker process
+# costs about a second to start, the time to check some 50,000 events).
+PARALLEL_FROM = 100_000
+MAX_VERSION = 2**62  # "to the end" for the last segment (stored versions are 64-bit integers)
+# Failures of an event found before its prev_link is looked at (the order of a single walk).
+_BEFORE_LINK = ("unreadable", "content_changed")
 ZERO = Decimal("0.00")
 
 
@@ -148,39 +161,149 @@ def fund_ids(ledger: LedgerService) -> list[UUID]:
         start = batch[-1].id
 
 
-def verify(ledger: LedgerService, fund_id: UUID) -> ChainCheck:
+def verify(ledger: LedgerService, fund_id: UUID, *, segments: int | None = None) -> ChainCheck:
     """Recompute every link of the fund from its stored events, replay the balances, and check
-    each snapshot against the replay; the first failure is named by its version."""
+    each snapshot against the replay; the first failure is named by its version.
+
+    A long fund is walked in segments cut at snapshots, each in a worker process of its own
+    (`segments`; by default one per CPU from PARALLEL_FROM events, else one walk here). Each
+    segment replays from the snapshot that ends the one before, which that segment compares
+    with its own replay, so the result is the same as one walk from the first event."""
     snapshots = _snapshot_states(ledger, fund_id)
-    fund: Any = None
-    prev, expected, checked, compared = GENESIS, 1, 0, 0
-    for version, event, problem in _stored(ledger, fund_id):
+    last = _last_version(ledger, fund_id)
+    if segments is None:
+        segments = _cpus() if last >= PARALLEL_FROM else 1
+    cuts = _cuts(last, sorted(snapshots), segments)
+    walks = _walk_segments(ledger, fund_id, cuts)
+    return _joined(fund_id, walks, snapshots)
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One segment's walk: where its events began and ended, and its first failure if any."""
+
+    first_seen: int | None  # version of its first stored event (None: it had none)
+    first_prev: str  # that event's prev_link, checked against the segment before by the caller
+    last_seen: int
+    head: str
+    checked: int
+    compared: int
+    broken_at: int | None = None
+    problem: str = ""
+
+
+def _cuts(last: int, snapshot_versions: list[int], segments: int) -> list[tuple[int, int]]:
+    """(first, last) version ranges of about equal length; each one after the first starts
+    just after a snapshot (the state it replays from)."""
+    bounds = [0]
+    for n in range(1, segments):
+        below = bisect_right(snapshot_versions, last * n // segments)
+        if below and snapshot_versions[below - 1] > bounds[-1]:
+            bounds.append(snapshot_versions[below - 1])
+    return [(b + 1, e) for b, e in pairwise([*bounds, MAX_VERSION])]
+
+
+def _walk_segments(
+    ledger: LedgerService, fund_id: UUID, cuts: list[tuple[int, int]]
+) -> list[_Walk]:
+    if len(cuts) == 1:
+        return [_walk(ledger, fund_id, *cuts[0])]
+    # Spawned, not forked: a forked child would share the parent's database connections.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=len(cuts), mp_context=context) as pool:
+        env = _worker_env(ledger)
+        walks = [pool.submit(_walk_apart, type(ledger), env, fund_id, *cut) for cut in cuts]
+        return [walk.result() for walk in walks]
+
+
+def _worker_env(ledger: LedgerService) -> dict[str, str]:
+    """The ledger's own store settings, for a worker that reads one segment: one connection,
+    and no table creation (two processes creating tables at once race on PostgreSQL)."""
+    prefix = ledger.name.upper()
+    return {
+        **ledger.env,
+        f"{prefix}_CREATE_TABLE": "n",
+        f"{prefix}_POSTGRES_POOL_SIZE": "1",
+        f"{prefix}_POSTGRES_MAX_OVERFLOW": "0",
+    }
+
+
+def _walk_apart(
+    service: type[LedgerService], env: dict[str, str], fund_id: UUID, first: int, last: int
+) -> _Walk:
+    """A segment walked in a worker process, on its own connection to the same store. The
+    worker lives for this walk only, so the cyclic garbage collector is off: it found nothing
+    to free, yet rescanned every page of events kept alive while read (a sixth of the time)."""
+    gc.disable()
+    ledger = service(env)
+    try:
+        return _walk(ledger, fund_id, first, last)
+    finally:
+        ledger.close()
+
+
+def _walk(ledger: LedgerService, fund_id: UUID, first: int, last: int) -> _Walk:
+    """Check versions first..last: each event's link against its content, its prev_link against
+    the event before (the first one's is left to the caller), and the snapshots in range."""
+    fund, snapshots = _start(ledger, fund_id, first), _snapshot_states(ledger, fund_id, first, last)
+    first_seen, first_prev, prev, expected, checked, compared = None, "", "", first, 0, 0
+
+    def broken(version: int, problem: str) -> _Walk:
+        seen = expected - 1
+        return _Walk(first_seen or version, first_prev, seen, prev, checked, compared, version,
+                     problem)  # fmt: skip
+
+    for version, event, problem in _stored(ledger, fund_id, first - 1, last):
+        if first_seen is None:
+            first_seen, first_prev = version, event.prev_link if event is not None else ""
         if problem or version != expected:
-            return _broken(fund_id, checked, prev, version, problem or "missing_event")
+            return broken(version, problem or "missing_event")
         if recompute(event) != event.link:
-            return _broken(fund_id, checked, prev, version, "content_changed")
-        if event.prev_link != prev:
-            return _broken(fund_id, checked, prev, version, "link_broken")
+            return broken(version, "content_changed")
+        if checked and event.prev_link != prev:
+            return broken(version, "link_broken")
         fund = event.mutate(fund)
-        snapshot = snapshots.pop(version, None)
+        snapshot = snapshots.get(version)
         if snapshot is not None:
             if snapshot != _state(fund):
-                return _broken(fund_id, checked, prev, version, "snapshot_differs")
+                return broken(version, "snapshot_differs")
             compared += 1
-        prev, expected, checked = event.link, expected + 1, checked + 1
+        prev, expected, checked = event.link, version + 1, checked + 1
+    return _Walk(first_seen, first_prev, expected - 1, prev, checked, compared)
+
+
+def _joined(fund_id: UUID, walks: list[_Walk], snapshots: dict[int, Any]) -> ChainCheck:
+    """The segments' walks read as one walk from the first event: the first failure wins, and
+    each segment's first event must follow the last event of the one before."""
+    prev, expected, checked, compared = GENESIS, 1, 0, 0
+    for walk in walks:
+        if walk.first_seen is None:
+            continue
+        if walk.first_seen != expected:
+            return _broken(fund_id, checked, prev, walk.first_seen, "missing_event")
+        if walk.broken_at == walk.first_seen and walk.problem in _BEFORE_LINK:
+            return _broken(fund_id, checked, prev, walk.first_seen, walk.problem)
+        if walk.first_prev != prev:
+            return _broken(fund_id, checked, prev, walk.first_seen, "link_broken")
+        if walk.broken_at is not None:
+            head = walk.head if walk.checked else prev
+            return _broken(fund_id, checked + walk.checked, head, walk.broken_at, walk.problem)
+        prev, expected = walk.head, walk.last_seen + 1
+        checked, compared = checked + walk.checked, compared + walk.compared
     if checked == 0:
         raise FundNotFound(fund_id)
-    if snapshots:  # a snapshot beyond the last event, or at a version with no event
-        return _broken(fund_id, checked, prev, min(snapshots), "snapshot_differs")
+    beyond = [v for v in snapshots if v >= expected]  # past the last event, or at no event
+    if beyond:
+        return _broken(fund_id, checked, prev, min(beyond), "snapshot_differs")
     return ChainCheck(fund_id, checked, prev, snapshots_checked=compared)
 
 
-def _stored(ledger: LedgerService, fund_id: UUID) -> Iterator[tuple[int, Any, str]]:
+def _stored(
+    ledger: LedgerService, fund_id: UUID, after: int, upto: int
+) -> Iterator[tuple[int, Any, str]]:
     """Each stored event of the fund in order, decoded; an undecodable one is reported, not
     raised (an altered ciphertext or JSON is exactly what verification must name)."""
-    after = 0
-    while True:
-        batch = ledger.recorder.select_events(fund_id, gt=after, limit=PAGE)
+    for batch in _pages(ledger, fund_id, after, upto):
         for stored in batch:
             try:
                 event = ledger.mapper.to_domain_event(stored)
@@ -188,15 +311,45 @@ def _stored(ledger: LedgerService, fund_id: UUID) -> Iterator[tuple[int, Any, st
                 yield stored.originator_version, None, "unreadable"
                 return
             yield stored.originator_version, event, ""
-        if len(batch) < PAGE:
+
+
+def _pages(ledger: LedgerService, fund_id: UUID, after: int, upto: int) -> Iterator[list[Any]]:
+    """The stored events after `after` up to `upto`, a page of versions at a time.
+
+    Each query names its range of versions, not just where to start: asked for "the next
+    10,000 after v" on a freshly loaded table, PostgreSQL collected and sorted every later
+    event of the fund first, so the walk grew with the square of the fund (for a million
+    events, 40 s of the 66 s verification took)."""
+    while after < upto:
+        batch = ledger.recorder.select_events(fund_id, gt=after, lte=min(after + PAGE, upto))
+        if batch:
+            yield batch
+        if batch and batch[-1].originator_version == min(after + PAGE, upto):
+            after = batch[-1].originator_version
+            continue
+        # The fund ends here, or versions are missing: find the next stored event, if any.
+        seen = batch[-1].originator_version if batch else after
+        following = ledger.recorder.select_events(fund_id, gt=seen, lte=upto, limit=1)
+        if not following:
             return
-        after = batch[-1].originator_version
+        after = following[0].originator_version - 1
 
 
-def _snapshot_states(ledger: LedgerService, fund_id: UUID) -> dict[int, dict[str, Any]]:
+def _start(ledger: LedgerService, fund_id: UUID, first: int) -> Any:
+    """The fund as the snapshot just before `first` holds it (nothing before the first event)."""
+    if first == 1 or ledger.snapshots is None:
+        return None
+    found = list(ledger.snapshots.get(fund_id, gt=first - 2, lte=first - 1))
+    return found[0].mutate(None) if found else None
+
+
+def _snapshot_states(
+    ledger: LedgerService, fund_id: UUID, first: int = 1, last: int | None = None
+) -> dict[int, dict[str, Any]]:
     if ledger.snapshots is None:
         return {}
-    return {s.originator_version: dict(s.state) for s in ledger.snapshots.get(fund_id)}
+    found = ledger.snapshots.get(fund_id, gt=first - 1, lte=last)
+    return {s.originator_version: dict(s.state) for s in found}
 
 
 def _state(fund: Fund) -> dict[str, Any]:
@@ -205,6 +358,13 @@ def _state(fund: Fund) -> dict[str, Any]:
     for private in ("_id", "_version", "_pending_events"):
         state.pop(private, None)
     return state
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not every platform can say which CPUs this process may use
+        return os.cpu_count() or 1
 
 
 def _broken(fund_id: UUID, checked: int, head: str, version: int, problem: str) -> ChainCheck:
