@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
-from sqlalchemy import Engine, Integer, Table, and_, cast, func, or_, select
+from sqlalchemy import Engine, Integer, Table, case, cast, func, select
 
 from projections.facility_progress import facility_progress as fp
 from projections.facility_queries import late_on
@@ -146,27 +146,21 @@ def on_time_by_district(
     engine: Engine, limits: dict[str, dict[str, int]], *, now: datetime, today: date
 ) -> list[DistrictOnTime]:
     """Each district's open items (cases at a limited step, unfinished projects) and how many
-    are late; best on-time rate first."""
+    are late; best on-time rate first. One count per step, each read from the (step, district,
+    step_since) index alone."""
     open_items: dict[str, int] = {}
     late_items: dict[str, int] = {}
     with engine.connect() as conn:
         for code, table in CASE_TABLES.items():
-            steps = limits.get(code, {})
-            if not steps:
-                continue
             t = table.c
-            late = or_(
-                *(
-                    and_(t.step == s, t.step_since < now - timedelta(days=d))
-                    for s, d in steps.items()
+            for step, days in limits.get(code, {}).items():
+                late = case((t.step_since < now - timedelta(days=days), 1), else_=0)
+                query = (
+                    select(t.district, func.count(), func.sum(late))
+                    .where(t.step == step)
+                    .group_by(t.district)
                 )
-            )
-            query = (
-                select(t.district, func.count(), func.sum(cast(late, Integer)))
-                .where(t.step.in_(list(steps)))
-                .group_by(t.district)
-            )
-            _add(conn.execute(query), open_items, late_items)
+                _add(conn.execute(query), open_items, late_items)
         query = (
             select(fp.c.district, func.count(), func.sum(cast(late_on(today), Integer)))
             .where(fp.c.milestone != "in_operation")

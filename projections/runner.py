@@ -42,8 +42,13 @@ class Projector:
         self.projections = list(projections)
 
     def create_tables(self) -> None:
-        """Create read-model tables that do not exist yet (idempotent)."""
+        """Create read-model tables and indexes that do not exist yet (idempotent): an index
+        added in a later release reaches a database whose tables already exist."""
         metadata.create_all(self._engine)
+        with self._engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
     def catch_up(self) -> int:
         """Apply every event not yet projected; returns how many events were applied."""

@@ -92,7 +92,8 @@ def _target_row(r: Any) -> TargetRow:
 
 
 class _Days:
-    """The daily rows of the metrics asked about, recorded by the day in question."""
+    """The daily rows of the metrics asked about, recorded by the day in question, filed by
+    metric and district (and by metric alone for city-wide targets)."""
 
     def __init__(self, engine: Engine, metrics: set[str], since: date, day: date) -> None:
         d = metric_days.c
@@ -101,13 +102,14 @@ class _Days:
             .where(d.metric.in_(sorted(metrics)), d.recorded_on <= day)
             .where((d.recorded_on >= since) | (d.day >= day - timedelta(days=MEAL_WINDOW)))
         )
-        self.rows: dict[str, list[Any]] = defaultdict(list)
+        self.rows: dict[tuple[str, str], list[Any]] = defaultdict(list)
         with engine.connect() as conn:
             for r in conn.execute(query):
-                self.rows[r.metric].append(r)
+                self.rows[(r.metric, r.district)].append(r)
+                self.rows[(r.metric, "")].append(r)
 
     def of(self, code: str, district: str) -> list[Any]:
-        return [r for r in self.rows[code] if not district or r.district == district]
+        return self.rows.get((code, district), [])
 
 
 def progress_at(
