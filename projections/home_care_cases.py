@@ -57,7 +57,7 @@ home_care_cases = Table(
     Index("ix_rm_home_care_cases_applicant", "applicant_user_id", "step_since", "case_id"),
     Index("ix_rm_home_care_cases_assessor", "assessor_id", "step"),
     Index("ix_rm_home_care_cases_provider", "provider_id", "step"),
-    Index("ix_rm_home_care_cases_step_wait", "step", "step_since"),
+    Index("ix_rm_home_care_cases_step_wait", "step", "step_since", "case_id"),
     Index("ix_rm_home_care_cases_step_district", "step", "district", "step_since"),
 )
 

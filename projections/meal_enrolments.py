@@ -52,7 +52,7 @@ meal_enrolments = Table(
     Index("ix_rm_meal_enrolments_district_wait", "district", "step_since", "case_id"),
     Index("ix_rm_meal_enrolments_applicant", "applicant_user_id", "step_since", "case_id"),
     Index("ix_rm_meal_enrolments_canteen", "canteen_id", "step_since", "case_id"),
-    Index("ix_rm_meal_enrolments_step_wait", "step", "step_since"),
+    Index("ix_rm_meal_enrolments_step_wait", "step", "step_since", "case_id"),
     Index("ix_rm_meal_enrolments_step_district", "step", "district", "step_since"),
 )
 

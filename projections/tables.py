@@ -62,7 +62,7 @@ retrofit_cases = Table(
     Index("ix_rm_retrofit_cases_assessor", "assessor_id", "step"),
     Index("ix_rm_retrofit_cases_inspector", "inspector_id", "step"),
     # Supervision: the longest waits at a step city-wide, and each district's count per step.
-    Index("ix_rm_retrofit_cases_step_wait", "step", "step_since"),
+    Index("ix_rm_retrofit_cases_step_wait", "step", "step_since", "case_id"),
     Index("ix_rm_retrofit_cases_step_district", "step", "district", "step_since"),
 )
 
