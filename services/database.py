@@ -67,6 +67,10 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             "POSTGRES_USER": url.username or "postgres",
             "POSTGRES_PASSWORD": url.password or "",
             "POSTGRES_SCHEMA": str(url.query.get("schema", "")),
+            # Every programme's service keeps its own pool: one idle connection each, a few
+            # more under load, so a worker holds ~7 at rest instead of the library's 35.
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": "4",
         }
     if settings.event_cipher_key:
         env |= {
