@@ -118,6 +118,13 @@ class Fund(AnlaoAggregate):
     """One fund's ledger. State is only running totals and open commitments, so snapshots stay
     small however long the history grows."""
 
+    # Fund events are frozen at class version 1: no upcasting. A link hashes the fields an event
+    # decodes to (events/ledger_chain.py recomputes it from vars(event)), so an upcast that added
+    # or changed a field would make every stored link fail to verify and `anlao ledger verify`
+    # would report tampering. If a fund event must ever change, first make the chain hash the
+    # stored form (the fields as written, before upcasting), then add the new version.
+    # tests/reliability/test_upcasting.py checks stored version-1 fund events still verify.
+
     class Opened(AnlaoAggregate.Created):
         source: str
         programme: str

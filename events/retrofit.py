@@ -9,6 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from events import clock
 from events.base import AnlaoAggregate
 from events.checklist import Checklist
 from events.elder import check_age
@@ -185,6 +186,7 @@ class RetrofitCase(AnlaoAggregate):
         self.assessment: dict[str, Any] | None = None
         self.acceptance_rounds = 0
         self.acceptance_passed = False
+        self.last_inspected_on: str | None = None  # the latest acceptance visit's date
         self.subsidy_committed = Decimal("0.00")
         self.subsidy_paid = Decimal("0.00")
 
@@ -347,9 +349,14 @@ class RetrofitCase(AnlaoAggregate):
         results: list[dict[str, Any]],
         photos: list[dict[str, str]],
         remarks: str = "",
+        inspected_on: date | None = None,
     ) -> bool:
-        """Check every planned item (installed, works, safe); passes only if all do."""
+        """Check every planned item (installed, works, safe); passes only if all do. The visit's
+        date defaults to today; an inspector recording a visit later says which day it was."""
         self._require("accept", Step.WORKS_COMPLETED)
+        visit_day = inspected_on or clock.today()
+        if not clock.local(self.created_on).date() <= visit_day <= clock.today():
+            raise InvalidAcceptance("inspected_on", inspected_on=visit_day.isoformat())
         planned = [i["code"] for i in (self.assessment or {}).get("items", [])]
         checked = [r.get("code") for r in results]
         if sorted(checked) != sorted(planned):
@@ -372,10 +379,31 @@ class RetrofitCase(AnlaoAggregate):
             passed=passed,
             remarks=_text(remarks, "remarks", required=False),
             round=self.acceptance_rounds + 1,
+            inspected_on=visit_day.isoformat(),
         )
         return passed
 
-    @event("AcceptanceInspected")
+    class AcceptanceInspected(AnlaoAggregate.Event):
+        """The acceptance inspection's outcome. Version 2 added `inspected_on`, the city date
+        of the visit (ISO text), so a visit recorded the next morning keeps its own day."""
+
+        class_version = 2
+
+        actor_id: str
+        results: list[dict[str, Any]]
+        photos: list[dict[str, str]]
+        passed: bool
+        remarks: str
+        round: int
+        inspected_on: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Version 1 inspections were recorded during the visit: their day is the city date
+            of the recording (16:30 UTC is already the next day in the city)."""
+            state["inspected_on"] = clock.local(state["timestamp"]).date().isoformat()
+
+    @event(AcceptanceInspected)
     def _acceptance_inspected(
         self,
         actor_id: str,
@@ -384,8 +412,10 @@ class RetrofitCase(AnlaoAggregate):
         passed: bool,
         remarks: str,
         round: int,
+        inspected_on: str,
     ) -> None:
         self.acceptance_rounds = round
+        self.last_inspected_on = inspected_on
         self.acceptance_passed = passed
         self.step = Step.ACCEPTED if passed else Step.RECTIFICATION
 

@@ -1,5 +1,5 @@
 """The `anlao` command: serve the portal, seed the demo, run or rebuild projections, add users,
-verify and export fund ledgers."""
+verify and export fund ledgers, back up and restore."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from events.districts import DISTRICTS
 from events.roles import Role
 from portal import create_app
 from portal.runtime import Runtime, build_runtime
+from services import backup as backups
 from services import ledger_export, ledger_history
 from services.demo import DEMO_PASSWORD, Programmes, seed_demo
 from services.errors import AccountExists, FundNotFound, InvalidAccount
@@ -128,6 +129,57 @@ def projections_rebuild() -> None:
     click.echo(
         f"Rebuilt {len(rt.projector.projections)} read models from the {events} events of the "
         f"log ({applied} applications) in {time.perf_counter() - started:.2f}s."
+    )
+
+
+@main.command()
+@click.option(
+    "--out", required=True, type=click.Path(dir_okay=False), help="The archive: .tar or .tar.gz."
+)
+def backup(out: str) -> None:
+    """Back up the database and uploaded photos while the portal keeps running (SQLite); on
+    PostgreSQL, print the pg_dump steps."""
+    settings = Settings.from_env()
+    if not settings.is_sqlite:
+        click.echo(backups.postgres_steps(settings, out, restoring=False))
+        return
+    try:
+        done = backups.backup_sqlite(settings, Path(out))
+    except backups.BackupRefused as e:
+        raise click.ClickException(f"No backup written: {e}") from None
+    click.echo(
+        f"Wrote {done.path} ({done.size} bytes): {done.events} events up to notification "
+        f"{done.last_notification_id}, {done.photos} photo files."
+    )
+
+
+@main.command()
+@click.option(
+    "--from", "source", required=True, type=click.Path(exists=True, dir_okay=False),
+    help="An archive written by `anlao backup`.",
+)  # fmt: skip
+@click.option(
+    "--force", is_flag=True, help="Replace a database that holds data (it is kept beside)."
+)
+def restore(source: str, force: bool) -> None:
+    """Restore a backup into this installation (portal and worker stopped), then rebuild every
+    read model from the restored events; on PostgreSQL, print the pg_restore steps."""
+    settings = Settings.from_env()
+    if not settings.is_sqlite:
+        click.echo(backups.postgres_steps(settings, source, restoring=True))
+        return
+    try:
+        done = backups.restore_sqlite(settings, Path(source), force=force)
+    except backups.BackupRefused as e:
+        raise click.ClickException(f"Nothing restored: {e}") from None
+    rt = build_runtime(settings)
+    try:
+        rt.projector.rebuild()
+    finally:
+        rt.dispose()
+    click.echo(
+        f"Restored {done.events} events (up to notification {done.last_notification_id}) and "
+        f"{done.photos} photo files; rebuilt {len(rt.projector.projections)} read models."
     )
 
 

@@ -151,7 +151,8 @@ def finish(p: Progress) -> str:
 def rule_text(p: Progress, as_at: date, today: date) -> str:
     """Why this status: the part of the rule that decided it, with the figures it used."""
     m = metric(p.target.metric)
-    assert m is not None  # targets only name known metrics (checked when set)
+    if m is None:  # targets only name known metrics (checked when set)
+        raise LookupError(p.target.metric)
     rule = p.judgement.rule
     target = quantity(p.target.value, m.unit)
     if rule in ("on_plan", "near_plan", "behind_plan"):

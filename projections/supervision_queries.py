@@ -137,7 +137,8 @@ def progress_at(
 
 def _progress(t: TargetRow, days: _Days, staff: dict[str, WorkforceFigures], day: date) -> Progress:
     m = metric(t.metric)
-    assert m is not None  # targets only name known metrics (checked when set)
+    if m is None:  # targets only name known metrics (checked when set)
+        raise LookupError(t.metric)
     rows = days.of(t.metric, t.district)
     series: tuple[tuple[date, Decimal], ...] = ()
     expected = finish = None

@@ -33,7 +33,7 @@ from services.photos import PhotoStore
 from services.retrofit import RetrofitService
 from services.targets import TargetService
 
-DEMO_PASSWORD = "anlao-demo-2026"
+DEMO_PASSWORD = "anlao-demo-2026"  # nosec B105 # the demo logins' published password (README)
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 GIVEN = (
     "秀英",
@@ -148,7 +148,7 @@ def seed_demo(
     """Create demo accounts, `cases` retrofit cases spread over every step and, given the
     programme 2/3 services, facilities, meal enrolments and days, home care (and, given the
     ledger, a year of funds paying for them); returns logins."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # seeded, repeatable demo data; no secret
     logins: list[DemoLogin] = []
     photo = photos.store(demo_photo_png())
     staff = {d.code: _district_staff(accounts, d.code, logins, photo) for d in DISTRICTS}
@@ -480,7 +480,7 @@ def seed_meals(
     `caseworkers` maps each district code, `providers` each canteen id, to its account.
     Canteens not (yet) in operation are skipped; the others should have been open `days` days.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # seeded, repeatable demo data; no secret
     today = meals.today()
     first = today - timedelta(days=days)
     for canteen_id in canteens:
@@ -632,7 +632,7 @@ def seed_facilities(
 
     `inspectors` maps each district code to an inspector of that district.
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # seeded, repeatable demo data; no secret
     now = clock.now()
     photo = {"sha256": hashlib.sha256(demo_photo_png()).hexdigest(), "media_type": "image/png"}
     made: dict[str, list[UUID]] = {kind: [] for kind in Kind.ALL}
@@ -925,7 +925,7 @@ def seed_home_care(
     `caseworkers` and `assessors` map district codes, `provider_users` provider organisation
     ids, to their accounts. Providers without an account get no cases (nobody could log).
     """
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311 # seeded, repeatable demo data; no secret
     serving: dict[str, list[UUID]] = {}
     for provider_id in providers:
         if provider_id in provider_users:

@@ -250,7 +250,8 @@ class LedgerService(AnlaoApplication):
             try:
                 return attempt()
             except IntegrityError:  # another movement took the version: reload, re-check, retry
-                time.sleep(random.uniform(0, BACKOFF_SECONDS * 2**tries))
+                pause = BACKOFF_SECONDS * 2**tries
+                time.sleep(random.uniform(0, pause))  # nosec B311 # retry jitter, not a secret
         raise FundBusy()
 
     def _fund_for(self, fund_id: UUID, programme: str) -> Fund:
