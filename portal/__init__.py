@@ -13,6 +13,7 @@ from portal.errors import register_error_handlers
 from portal.extensions import babel, csrf, htmx, login_manager
 from portal.runtime import build_runtime
 from portal.security import add_security_headers
+from services.sessions import REMEMBER_FOR
 from services.settings import Settings
 
 LOCALES = ("zh", "en")
@@ -25,10 +26,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
+        **session_cookie_config(settings),
         WTF_CSRF_TIME_LIMIT=None,  # valid as long as the session: slow typists lose nothing
-        WTF_CSRF_SSL_STRICT=False,
         MAX_CONTENT_LENGTH=6 * settings.max_photo_bytes,
         BABEL_DEFAULT_LOCALE="zh",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
@@ -42,6 +41,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_audit(app)  # runs before the headers hook (Flask runs them last-in first)
     app.context_processor(_template_globals)
     return app
+
+
+def session_cookie_config(settings: Settings) -> dict[str, Any]:
+    """Session cookie flags (ASVS 5.0 V3.3): Secure with the __Host- prefix unless a plain-http
+    deployment opts out, never readable by scripts, not sent on cross-site posts; a cookie
+    outlives the browser only for a family's remember-me, and never beyond REMEMBER_FOR."""
+    secure = not settings.insecure_cookies
+    return {
+        "SESSION_COOKIE_NAME": "__Host-anlao" if secure else "anlao",
+        "SESSION_COOKIE_SECURE": secure,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": REMEMBER_FOR,
+        # Flask-Login's own remember cookie is never issued (sessions live server-side),
+        # but should a stale one arrive, the loader still demands a live session.
+        "REMEMBER_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+    }
 
 
 def select_locale() -> str:

@@ -1,4 +1,9 @@
-"""Accounts: families register with a mobile number; staff are created by an admin or the CLI."""
+"""Accounts: families register with a mobile number; staff are created by an admin or the CLI.
+
+Signing in goes through the login guard (throttling and the login log) and opens a
+server-side session; both modules' tables are registered on `services.tables.metadata` by
+importing them here, before the runtime creates the tables.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +20,20 @@ from sqlalchemy.exc import IntegrityError
 from events.districts import district as find_district
 from events.roles import Role
 from services.database import writing
-from services.errors import AccountExists, InvalidAccount
+from services.errors import AccountExists, InvalidAccount, ServiceError
+from services.login_guard import LoginGuard, security_log
+from services.password_policy import check_password
+from services.sessions import SessionStore
 from services.tables import accounts
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LOGIN = re.compile(r"^[A-Za-z0-9_.-]{3,40}$")
-MIN_PASSWORD = 8
+
+
+class WrongPassword(ServiceError):
+    """The current password given to confirm a change did not match."""
+
+    code = "wrong_password"
 
 
 @dataclass(frozen=True)
@@ -37,11 +50,13 @@ class Account:
 
 
 class AccountService:
-    """Creates accounts and checks passwords (argon2id)."""
+    """Creates accounts, checks passwords (argon2id), signs people in and out."""
 
     def __init__(self, engine: Engine, hasher: PasswordHasher | None = None) -> None:
         self._engine = engine
         self._hasher = hasher or PasswordHasher()
+        self.sessions = SessionStore(engine)
+        self.guard = LoginGuard(engine)
 
     def register_family(self, *, mobile: str, password: str, display_name: str) -> str:
         """A family member signs up with a mainland mobile number; returns the user id."""
@@ -82,8 +97,7 @@ class AccountService:
         community: str,
         facility_id: str = "",
     ) -> str:
-        if len(password or "") < MIN_PASSWORD:
-            raise InvalidAccount("password")
+        check_password(password, login)
         name = (name or "").strip()
         if not name or len(name) > 60:
             raise InvalidAccount("display_name")
@@ -128,6 +142,35 @@ class AccountService:
                     .values(password_hash=self._hasher.hash(password))
                 )
         return _account(row)
+
+    def sign_in(self, login: str, password: str, ip: str) -> Account | None:
+        """`authenticate`, throttled and logged: raises LoginThrottled while the login or the
+        address is locked; every attempt is recorded whatever its outcome."""
+        attempt = self.guard.reserve(login, ip)
+        account = None
+        try:
+            account = self.authenticate(login, password)
+        finally:
+            self.guard.settle(attempt, account.user_id if account else None)
+        return account
+
+    def change_password(self, user_id: str, current: str, new: str, ip: str) -> None:
+        """Replace the password after re-checking the current one, and end every session of
+        the user (the caller opens a fresh one for the browser that made the change)."""
+        account = self.get(user_id)
+        if account is None:
+            raise WrongPassword()
+        check_password(new, account.login)
+        if self.sign_in(account.login, current, ip) is None:
+            raise WrongPassword()
+        with writing(self._engine) as conn:
+            conn.execute(
+                update(accounts)
+                .where(accounts.c.user_id == user_id)
+                .values(password_hash=self._hasher.hash(new))
+            )
+        ended = self.sessions.end_all(user_id)
+        security_log.info("password changed user=%s sessions_ended=%d", user_id, ended)
 
     def get(self, user_id: str) -> Account | None:
         """The account behind a session's user id."""

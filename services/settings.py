@@ -23,6 +23,9 @@ class Settings:
     event_cipher_key: str = ""
     max_photo_bytes: int = 5 * 1024 * 1024
     default_locale: str = "zh_Hans_CN"
+    # Cookies are sent over HTTPS only unless a plain-http deployment says otherwise
+    # (browsers treat http://127.0.0.1 and localhost as secure, so the local demo needs nothing).
+    insecure_cookies: bool = False
     # Days a case may wait at each step before supervision lists it as stuck (see README).
     step_limits: dict[str, dict[str, int]] = field(default_factory=step_limits)
 
@@ -50,6 +53,7 @@ class Settings:
             "event_cipher_key": env.get("ANLAO_EVENT_CIPHER_KEY", ""),
             "max_photo_bytes": int(env.get("ANLAO_MAX_PHOTO_BYTES", str(5 * 1024 * 1024))),
             "step_limits": step_limits(env.get("ANLAO_STEP_LIMITS", "")),
+            "insecure_cookies": env.get("ANLAO_INSECURE_COOKIES", "") in ("1", "true", "yes"),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -55,7 +55,6 @@ bp = Blueprint("facilities", __name__, url_prefix="/facilities")
 FACILITY_ROLES = (Role.CASEWORKER, Role.INSPECTOR, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 SEES_DISTRICTS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 REGISTERS = ALLOWED["milestone"]  # caseworkers (their district) and admins register projects
-PHOTO_MAX_AGE_S = 3600
 
 
 @dataclass(frozen=True)
@@ -298,8 +297,8 @@ def photo(case_id: UUID, sha256: str) -> Response:
     path = runtime().photos.path_for(sha256) if sha256 in media_types else None
     if path is None:
         abort(404)
-    response = send_file(path, mimetype=media_types[sha256], max_age=PHOTO_MAX_AGE_S)
-    response.cache_control.public = False  # never in shared caches
+    response = send_file(path, mimetype=media_types[sha256])
+    # Photos of people's homes: kept in no cache, shared or not (portal.security adds no-store).
     response.cache_control.private = True
     return response
 

@@ -19,8 +19,6 @@ from projections.retrofit_queries import CaseDetail
 from projections.staff_queries import case_photos
 from services.retrofit import ALLOWED
 
-PHOTO_MAX_AGE_S = 3600
-
 
 @bp.post("/cases/<uuid:case_id>/site-inspection")
 @roles_required(*ALLOWED["inspect"])
@@ -85,8 +83,8 @@ def photo(case_id: UUID, sha256: str) -> Response:
     path = runtime().photos.path_for(sha256) if sha256 in media_types else None
     if path is None:
         abort(404)
-    response = send_file(path, mimetype=media_types[sha256], max_age=PHOTO_MAX_AGE_S)
-    response.cache_control.public = False  # photos of people's homes: never in shared caches
+    response = send_file(path, mimetype=media_types[sha256])
+    # Photos of people's homes: kept in no cache, shared or not (portal.security adds no-store).
     response.cache_control.private = True
     return response
 
