@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -104,7 +105,7 @@ def test_meal_queue_pages_of_fifty(client, login, app_rt, staff, canteen):
     login(staff.caseworker)
     first = client.get("/cases/meals?step=submitted").get_data(as_text=True)
     assert len(meal_references(first)) == 50
-    next_url = first.split('class="button-secondary" href="')[1].split('"')[0].replace("&amp;", "&")
+    next_url = re.search(r'href="([^"]+)">下一页<', first).group(1).replace("&amp;", "&")
     args = parse_qs(urlparse(next_url).query)
     assert urlparse(next_url).path == "/cases/meals"
     assert args["step"] == ["submitted"] and args["cursor"]

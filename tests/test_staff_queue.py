@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -155,7 +156,7 @@ def test_pages_of_fifty_with_a_next_page_cursor(client, login, app_rt, team):
     first = client.get("/cases?step=submitted").get_data(as_text=True)
     assert len(references(first)) == 50
     assert "下一页" in first
-    next_url = first.split('class="button-secondary" href="')[1].split('"')[0].replace("&amp;", "&")
+    next_url = re.search(r'href="([^"]+)">下一页<', first).group(1).replace("&amp;", "&")
     args = parse_qs(urlparse(next_url).query)
     assert args["step"] == ["submitted"] and args["cursor"]
     second = client.get(next_url)
