@@ -214,6 +214,13 @@ def test_a_bad_filter_is_a_clear_400(client, login, scene, supervisor, query, me
     assert client.get(f"/supervision/report.xlsx?{query}").status_code == 400
 
 
+@pytest.mark.parametrize("query", ["period=%20", "as_at=%20%20", "programme=%E3%80%80"])
+def test_a_blank_looking_filter_means_the_default(client, login, scene, supervisor, query):
+    login(supervisor)
+    for path in ("/supervision", "/supervision/print", "/supervision/report.xlsx"):
+        assert client.get(f"{path}?{query}").status_code == 200, path
+
+
 SEE_ALL = (Role.SUPERVISOR, Role.ADMIN, Role.AUDITOR)
 
 

@@ -34,6 +34,11 @@ CITY_CHOICE = "city"  # the form's value for a city-wide target ("" means "not c
 BAD_DAY = _l("请填写正确的日期,例如 2026-10-31。")
 
 
+def _stripped(value: object) -> object:
+    """Blank-looking input (spaces, a full-width space) is no choice at all: the default."""
+    return value.strip() if isinstance(value, str) else value
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the dashboard shows: validated, with the defaults filled in."""
@@ -68,23 +73,27 @@ class DashboardFilterForm(FlaskForm):
         _lp("programme", "项目"),
         validate_choice=False,
         validators=[Optional(), Chosen(_l("没有这个项目,请从列表中选择。"))],
+        filters=[_stripped],
     )
     district = SelectField(
         _l("区县"),
         validate_choice=False,
         validators=[Optional(), Chosen(_l("没有这个区县,请从列表中选择。"))],
+        filters=[_stripped],
     )
     period = SelectField(
         _l("图表的时间范围"),
         default=DEFAULT_PERIOD,
         validate_choice=False,
         validators=[Optional(), Chosen(_l("没有这个时间范围,请从列表中选择。"))],
+        filters=[_stripped],
     )
     as_at = StringField(
         _l("截至日期"),
         description=_l("看某一天结束时的情况,例如 2026-10-31。不填就是今天。"),
         widget=DateInput(),
         validators=[Optional()],
+        filters=[_stripped],
     )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
