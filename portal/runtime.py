@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -17,7 +18,14 @@ from projections.retrofit_cases import RetrofitCaseList
 from projections.retrofit_timeline import RetrofitTimeline
 from projections.runner import Projector
 from services.accounts import AccountService
-from services.database import ensure_schema, event_store_env, make_engine
+from services.database import (
+    STORAGE_FAILURES,
+    describe_failure,
+    ensure_schema,
+    event_store_env,
+    make_engine,
+    schema_changes,
+)
 from services.drafts import DraftStore
 from services.facilities import FacilityService
 from services.home_care import HomeCareService
@@ -29,6 +37,8 @@ from services.retrofit import RetrofitService
 from services.settings import Settings
 from services.tables import metadata as service_tables
 from services.targets import TargetService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,8 +60,13 @@ class Runtime:
     projector: Projector
 
     def catch_up(self) -> None:
-        """Bring read models up to date so a page shows the user's own last write."""
-        self.projector.catch_up()
+        """Bring read models up to date so a page shows the user's own last write. A storage
+        failure here is logged, not raised: the write itself is stored, and answering 503 would
+        invite the user to send it again; the projection worker applies it later."""
+        try:
+            self.projector.catch_up()
+        except STORAGE_FAILURES as e:
+            log.warning("read models not brought up to date: %s", describe_failure(e))
 
     def dispose(self) -> None:
         """Release connections (tests and the CLI call this when done)."""
@@ -65,8 +80,9 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
     """Connect to storage, create missing tables, and wire services and projections."""
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings)
-    ensure_schema(engine, settings)
-    service_tables.create_all(engine)
+    with schema_changes(engine):
+        ensure_schema(engine, settings)
+        service_tables.create_all(engine)
     persons = PersonStore(engine, settings.secret_key)
     env = event_store_env(settings)
     retrofit = RetrofitService(env, persons, settings.subsidy_cap)
@@ -80,7 +96,8 @@ def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> R
         *supervision_models.PROJECTIONS,
     ]
     projector = Projector(engine, retrofit, read_models)
-    projector.create_tables()
+    with schema_changes(engine):
+        projector.create_tables()
     return Runtime(
         settings=settings,
         engine=engine,

@@ -63,21 +63,27 @@ class Projector:
                 return applied
 
     def _project_batch(self, projection: Projection) -> tuple[int, bool]:
+        # Read the log first and only then take the write lock, never the other way round: on
+        # SQLite the library's writers hold its connection pool while they wait for that lock,
+        # so a read from the pool under the lock can wait for them in a circle (broken only by
+        # the pool's 5 s timeout, as an error). Up to date: no write transaction at all.
+        start = self.position(projection.name)
+        head = self._recorder.max_notification_id() or 0
+        if head <= start:
+            return 0, False
+        notifications = self._recorder.select_notifications(
+            start=start, stop=head, limit=BATCH_SIZE,
+            topics=tuple(projection.topics), inclusive_of_start=False,
+        )  # fmt: skip
+        events = [self._mapper.to_domain_event(n) for n in notifications]
+        full = len(notifications) == BATCH_SIZE
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
-                position = self._lock_position(conn, projection.name)
-                head = self._recorder.max_notification_id() or 0
-                if head <= position:
-                    return 0, False
-                notifications = self._recorder.select_notifications(
-                    start=position, stop=head, limit=BATCH_SIZE,
-                    topics=tuple(projection.topics), inclusive_of_start=False,
-                )  # fmt: skip
-                events = [self._mapper.to_domain_event(n) for n in notifications]
+                if self._lock_position(conn, projection.name) != start:
+                    return 0, True  # another worker moved on meanwhile: read again from there
                 if events:
                     projection.apply(conn, events)
-                full = len(notifications) == BATCH_SIZE
                 reached = notifications[-1].id if full else head
                 conn.execute(
                     positions.update().where(positions.c.name == projection.name)

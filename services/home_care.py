@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import IntegrityError
 
 from events import clock
 from events.districts import is_known_place
@@ -93,26 +91,23 @@ class HomeCareService(AnlaoApplication):
         today = self._now().date()
         profile, elder_id = clean_profile(elder, today)
         check_eligible(profile["disability_level"])
-        person_id = self.persons.record(profile)
-        case = HomeCareCase.open(
-            case_id=case_id,
-            reference=reference_for(case_id, prefix=REFERENCE_PREFIX),
-            person_id=person_id,
-            elder_id=elder_id,
-            disability_level=profile["disability_level"],
-            today=today,
-            channel=channel,
-            applicant_user_id=actor.user_id,
-            relation=relation,
-            district=district,
-            street=street,
-            community=community,
-            actor_id=actor.user_id,
-        )
-        self.persons.record_needs(case_id, person_id, (needs or "").strip())
-        # The same submission arriving twice at once: the other one stored the case.
-        with suppress(IntegrityError):
-            self.save(case)
+        with self.persons.for_application(case_id, profile, (needs or "").strip()) as person_id:
+            case = HomeCareCase.open(
+                case_id=case_id,
+                reference=reference_for(case_id, prefix=REFERENCE_PREFIX),
+                person_id=person_id,
+                elder_id=elder_id,
+                disability_level=profile["disability_level"],
+                today=today,
+                channel=channel,
+                applicant_user_id=actor.user_id,
+                relation=relation,
+                district=district,
+                street=street,
+                community=community,
+                actor_id=actor.user_id,
+            )
+            self._save_new(case)
         return case_id
 
     def application_id(self, actor: Actor, idempotency_key: str) -> UUID:

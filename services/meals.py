@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import date
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -82,27 +81,25 @@ class MealService(AnlaoApplication):
         profile, elder_id = clean_profile(elder, today)
         choices = {"mode": mode, "subsidy_category": subsidy_category, "relation": relation}
         check_choices(elder_id=elder_id, today=today, **choices)
-        person_id = self.persons.record(profile)
-        enrolment = MealEnrolment.open(
-            case_id=case_id,
-            reference=reference_for(case_id, prefix=REFERENCE_PREFIX),
-            person_id=person_id,
-            elder_id=elder_id,
-            today=today,
-            canteen=canteen,
-            channel=channel,
-            applicant_user_id=actor.user_id,
-            district=district,
-            street=street,
-            community=community,
-            actor_id=actor.user_id,
-            **choices,
-        )
         # Dietary needs are health data: erasable with the person, never in the event log.
-        self.persons.record_needs(case_id, person_id, (dietary_needs or "").strip())
-        # The same submission arriving twice at once: the other one stored the enrolment.
-        with suppress(IntegrityError):
-            self.save(enrolment)
+        dietary = (dietary_needs or "").strip()
+        with self.persons.for_application(case_id, profile, dietary) as person_id:
+            enrolment = MealEnrolment.open(
+                case_id=case_id,
+                reference=reference_for(case_id, prefix=REFERENCE_PREFIX),
+                person_id=person_id,
+                elder_id=elder_id,
+                today=today,
+                canteen=canteen,
+                channel=channel,
+                applicant_user_id=actor.user_id,
+                district=district,
+                street=street,
+                community=community,
+                actor_id=actor.user_id,
+                **choices,
+            )
+            self._save_new(enrolment)
         return case_id
 
     def application_id(self, actor: Actor, idempotency_key: str) -> UUID:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from contextlib import suppress
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -13,7 +15,9 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.database import writing
-from services.tables import application_details, persons
+from services.tables import application_details, drafts, persons
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,23 @@ class PersonStore:
 
     def record(self, profile: dict[str, str]) -> UUID:
         """Store or refresh an elder's profile; the same ID number maps to the same person."""
+        return self._record(profile)[0]
+
+    @contextmanager
+    def for_application(self, case_id: UUID, profile: dict[str, str], needs: str) -> Iterator[UUID]:
+        """Record the elder and the application's needs for a case about to be saved, yielding
+        the person id. If the case is not saved (the block raises: storage full or away), what
+        this call stored is taken back, so a failed submission leaves no personal data behind."""
+        person_id, before = self._record(profile)
+        try:
+            self.record_needs(case_id, person_id, needs)
+            yield person_id
+        except BaseException:
+            self._withdraw(case_id, person_id, before)
+            raise
+
+    def _record(self, profile: dict[str, str]) -> tuple[UUID, dict[str, object] | None]:
+        """The person id and, if the person existed, their stored values before this write."""
         digest = self._digest(profile["national_id"])
         values = {f: profile.get(f) for f in PROFILE_FIELDS} | {"updated_at": datetime.now(UTC)}
         try:
@@ -67,22 +88,43 @@ class PersonStore:
             # no row and the other insert won; it has committed, so a second try updates it.
             return self._upsert(digest, values)
 
-    def _upsert(self, digest: str, values: dict[str, object]) -> UUID:
+    def _upsert(
+        self, digest: str, values: dict[str, object]
+    ) -> tuple[UUID, dict[str, object] | None]:
+        kept = (persons.c.person_id, *(persons.c[f] for f in (*values, "erased_at")))
         with writing(self._engine) as conn:
-            found = conn.execute(select(persons.c.person_id).where(persons.c.id_digest == digest))
-            person_id = found.scalar_one_or_none()
-            if person_id is None:
+            found = conn.execute(select(*kept).where(persons.c.id_digest == digest)).first()
+            if found is None:
                 person_id = uuid4()
                 conn.execute(
                     persons.insert().values(person_id=person_id, id_digest=digest, **values)
                 )
-            else:
-                conn.execute(
-                    update(persons)
-                    .where(persons.c.person_id == person_id)
-                    .values(erased_at=None, **values)
-                )
-        return person_id
+                return person_id, None
+            before = dict(found._mapping)
+            person_id = before.pop("person_id")
+            conn.execute(
+                update(persons)
+                .where(persons.c.person_id == person_id)
+                .values(erased_at=None, **values)
+            )
+        return person_id, before
+
+    def _withdraw(self, case_id: UUID, person_id: UUID, before: dict[str, object] | None) -> None:
+        """Undo `for_application`: drop the case's needs; restore the person's earlier values,
+        or remove a person this call created unless another application names them meanwhile.
+        Best effort: when storage is down this fails too, and the orphan rows name no case."""
+        try:
+            with writing(self._engine) as conn:
+                details = application_details.c
+                conn.execute(application_details.delete().where(details.case_id == case_id))
+                mine = persons.c.person_id == person_id
+                if before is not None:
+                    conn.execute(update(persons).where(mine).values(**before))
+                    return
+                others = select(details.case_id).where(details.person_id == person_id)
+                conn.execute(persons.delete().where(mine, ~others.exists()))
+        except Exception:
+            log.warning("could not take back the person rows of unsaved case %s", case_id)
 
     def record_needs(self, case_id: UUID, person_id: UUID, needs: str) -> None:
         """Keep an application's free-text needs with the person's erasable data."""
@@ -132,10 +174,32 @@ class PersonStore:
             ).scalar_one_or_none()
 
     def erase(self, person_id: UUID) -> None:
-        """PIPL erasure: blank every personal field; case events and totals stay as they were."""
+        """PIPL erasure: blank every personal field, drop the person's application answers and
+        any unfinished application naming them; case events and totals stay as they were."""
         blank = dict.fromkeys(PROFILE_FIELDS) | {"id_digest": None, "erased_at": datetime.now(UTC)}
+        on_sqlite = self._engine.dialect.name == "sqlite"
         with writing(self._engine) as conn:
+            if on_sqlite:
+                # Freed cells are zeroed, so the old values do not linger in the file's pages
+                # (Debian's SQLite does so by default; other builds need asking).
+                conn.exec_driver_sql("PRAGMA secure_delete=ON")
+            number = conn.execute(
+                select(persons.c.national_id).where(persons.c.person_id == person_id)
+            ).scalar_one_or_none()
             conn.execute(update(persons).where(persons.c.person_id == person_id).values(**blank))
             conn.execute(
                 application_details.delete().where(application_details.c.person_id == person_id)
             )
+            if number:  # drafts hold typed answers as JSON, keyed by no person id
+                conn.execute(drafts.delete().where(drafts.c.answers.contains(f'"{number}"')))
+        if on_sqlite:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the file and truncate it: its older frames still hold
+        the values just erased. Best effort: a reader holding an old snapshot defers it."""
+        raw = self._engine.raw_connection()
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()
