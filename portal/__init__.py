@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from flask import Flask, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import labels
 from portal.audit import register_audit
@@ -24,6 +27,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     config = config or {}
     settings: Settings = config.pop("ANLAO_SETTINGS", None) or Settings.from_env()
     app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.wsgi_app = QueryStringGuard(app.wsgi_app)  # type: ignore[method-assign]
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         **session_cookie_config(settings),
@@ -60,6 +67,24 @@ def session_cookie_config(settings: Settings) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
     }
+
+
+class QueryStringGuard:
+    """Percent-encodes a query string that is not UTF-8 (only a hand-made request sends one:
+    WSGI servers pass the raw bytes on), so Werkzeug reads it as text instead of failing."""
+
+    _SAFE = "=&;+%/:,.-_~"
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        raw = environ.get("QUERY_STRING", "").encode("latin-1", "replace")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            environ["QUERY_STRING"] = quote(raw, safe=self._SAFE)
+        return self.wsgi_app(environ, start_response)
 
 
 def select_locale() -> str:

@@ -21,7 +21,7 @@ from events.districts import district as find_district
 from events.roles import Role
 from services.database import writing
 from services.errors import AccountExists, InvalidAccount, ServiceError
-from services.login_guard import LoginGuard, security_log
+from services.login_guard import LoginGuard, login_key, security_log
 from services.password_policy import check_password
 from services.sessions import SessionStore
 from services.tables import accounts
@@ -124,9 +124,7 @@ class AccountService:
     def authenticate(self, login: str, password: str) -> Account | None:
         """The account if the password matches, else None (same answer for unknown logins)."""
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(accounts).where(accounts.c.login == (login or "").strip())
-            ).first()
+            row = conn.execute(select(accounts).where(accounts.c.login == login_key(login))).first()
         if row is None:
             self._hasher.hash(password or "")  # same work either way: no user enumeration by timing
             return None

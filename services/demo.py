@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
-import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from io import BytesIO
 from uuid import UUID
+
+from PIL import Image
 
 from events import clock
 from events.checklist import MCA_2020
@@ -109,19 +109,9 @@ class _DistrictStaff:
 
 def demo_photo_png(width: int = 64, height: int = 48) -> bytes:
     """A small real PNG (a grey tile) so demo acceptance photos open like real ones."""
-    raw = b"".join(b"\x00" + bytes((180, 190, 200)) * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    out = BytesIO()
+    Image.new("RGB", (width, height), (180, 190, 200)).save(out, "PNG")
+    return out.getvalue()
 
 
 @dataclass(frozen=True)
@@ -207,7 +197,8 @@ def _seed_programmes(
     logins: list[DemoLogin],
 ) -> dict[str, list[UUID]]:
     inspectors = {code: s.inspector for code, s in staff.items()}
-    made = seed_facilities(p.facilities, seed=seed, admin=admin, inspectors=inspectors)
+    photo = next(iter(staff.values())).photo
+    made = seed_facilities(p.facilities, seed=seed, admin=admin, inspectors=inspectors, photo=photo)
     providers: dict[UUID, Actor] = {}
     for kind, short in (
         (Kind.CANTEEN, "canteen"),
@@ -624,17 +615,22 @@ SITE_FINDINGS = (
 
 
 def seed_facilities(
-    facilities: FacilityService, *, seed: int, admin: Actor, inspectors: dict[str, Actor]
+    facilities: FacilityService,
+    *,
+    seed: int,
+    admin: Actor,
+    inspectors: dict[str, Actor],
+    photo: dict[str, str],
 ) -> dict[str, list[UUID]]:
     """Register a care centre, a canteen and an institution in every district (each at another
     milestone, with a backdated history, inspections, beds, rooms and acceptance), two city-wide
     home-care provider organisations, and six months of staffing reports; returns ids by kind.
 
-    `inspectors` maps each district code to an inspector of that district.
+    `inspectors` maps each district code to an inspector of that district; `photo` is what
+    the photo store returned for the demo photo, recorded on every inspection.
     """
     rng = random.Random(seed)  # nosec B311 # seeded, repeatable demo data; no secret
     now = clock.now()
-    photo = {"sha256": hashlib.sha256(demo_photo_png()).hexdigest(), "media_type": "image/png"}
     made: dict[str, list[UUID]] = {kind: [] for kind in Kind.ALL}
     for n, area in enumerate(DISTRICTS):
         site = _DemoSite(facilities, rng, admin, inspectors[area.code], photo, now, seed)

@@ -10,7 +10,6 @@ who (login name as typed, never the password), when, from which address, and the
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,9 +29,9 @@ from sqlalchemy import (
 )
 
 from events import clock
-from events.national_id import mask_phone
 from services.database import writing
 from services.errors import ServiceError
+from services.log_safety import loggable
 from services.tables import metadata
 
 security_log = logging.getLogger("anlao.security")
@@ -92,7 +91,7 @@ class LoginGuard:
 
     def reserve(self, login: str, ip: str) -> int:
         """Book an attempt before the password is checked; raise LoginThrottled if locked."""
-        login, ip, now = _key(login), (ip or "")[:45], clock.now()
+        login, ip, now = login_key(login), (ip or "")[:45], clock.now()
         with writing(self._engine) as conn:
             _serialise(conn)
             until = _locked_until(conn, login, ip, now)
@@ -161,15 +160,11 @@ def _serialise(conn: Connection) -> None:
         conn.execute(text("LOCK TABLE login_attempts IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def _key(login: str) -> str:
-    return (login or "").strip()[:100]
-
-
-def loggable(login: str) -> str:
-    """A login fit for a log line: control characters replaced, long digit runs (a mobile
-    number, or an ID number typed into the wrong field) masked, cut to 40 characters."""
-    printable = "".join(c if c.isprintable() else "?" for c in login[:40])
-    return re.sub(r"\d{7,}", lambda m: mask_phone(m.group()), printable)
+def login_key(login: str) -> str:
+    """A login as looked up and recorded: trimmed, cut to 100 characters, control characters
+    (which no login contains, and which PostgreSQL refuses in text: NUL) made U+FFFD."""
+    trimmed = (login or "").strip()[:100]
+    return "".join(c if c.isprintable() else "\ufffd" for c in trimmed)
 
 
 def _log(outcome: str, login: str, ip: str, user_id: str | None = None) -> None:

@@ -26,6 +26,10 @@ class Settings:
     # Cookies are sent over HTTPS only unless a plain-http deployment says otherwise
     # (browsers treat http://127.0.0.1 and localhost as secure, so the local demo needs nothing).
     insecure_cookies: bool = False
+    # How many reverse proxies (TLS terminator, load balancer) stand in front of the portal:
+    # the client address and scheme are taken from that many X-Forwarded-* hops. 0 (the
+    # default) trusts no such header, since anyone could send one to dodge the login throttle.
+    trusted_proxies: int = 0
     # Days a case may wait at each step before supervision lists it as stuck (see README).
     step_limits: dict[str, dict[str, int]] = field(default_factory=step_limits)
 
@@ -54,6 +58,7 @@ class Settings:
             "max_photo_bytes": int(env.get("ANLAO_MAX_PHOTO_BYTES", str(5 * 1024 * 1024))),
             "step_limits": step_limits(env.get("ANLAO_STEP_LIMITS", "")),
             "insecure_cookies": env.get("ANLAO_INSECURE_COOKIES", "") in ("1", "true", "yes"),
+            "trusted_proxies": int(env.get("ANLAO_TRUSTED_PROXIES", "0")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -145,3 +145,18 @@ def login(client: FlaskClient) -> Callable[[User], str]:
         return csrf_token_of(client)
 
     return sign_in
+
+
+# -- Issue 6, item 15: no log record of the whole suite may hold a national ID or mobile number.
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start scanning every log record the suite writes (see tests/security/support_log_scan)."""
+    from tests.security import support_log_scan
+
+    support_log_scan.start(session.config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run, naming the tests, if any log record held personal numbers."""
+    from tests.security import support_log_scan
+
+    support_log_scan.finish(session)

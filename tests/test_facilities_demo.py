@@ -15,7 +15,7 @@ from projections.facility_progress import facility_progress
 from projections.facility_queries import count_by_milestone, inspections, list_facilities
 from projections.workforce import staffing_reports
 from projections.workforce_queries import staffing_history, workforce_by_district
-from services.demo import seed_facilities
+from services.demo import demo_photo_png, seed_facilities
 from tests.support.actors import table_rows
 
 ADMIN = Actor("admin-demo", Role.ADMIN)
@@ -24,7 +24,13 @@ INSPECTORS = {d.code: Actor(f"inspector-{d.code}", Role.INSPECTOR, d.code) for d
 
 
 def test_demo_facilities_cover_every_milestone_with_a_history(rt: Runtime) -> None:
-    made = seed_facilities(rt.facilities, seed=2026, admin=ADMIN, inspectors=INSPECTORS)
+    made = seed_facilities(
+        rt.facilities,
+        seed=2026,
+        admin=ADMIN,
+        inspectors=INSPECTORS,
+        photo=rt.photos.store(demo_photo_png()),
+    )
     rt.catch_up()
     today = datetime.now(UTC).date()
 

@@ -28,7 +28,15 @@ from services.ledger_export import MOVEMENT_HEADERS, SUMMARY_HEADERS, export_csv
 from services.ledger_history import balance_at
 from services.settings import Settings
 from tests.support.actors import FINANCE
-from tests.support.ledger_scenarios import JPEG, PNG, accepted_case, facility, funded, open_fund
+from tests.support.ledger_scenarios import (
+    JPEG,
+    PNG,
+    accepted_case,
+    facility,
+    funded,
+    kept_sha256,
+    open_fund,
+)
 from tests.support.scenario import elder
 
 D = Decimal
@@ -274,7 +282,7 @@ def test_the_evidence_pack_holds_events_photo_hashes_payments_and_chains(
         assert personal not in everything  # personal data stays in the person store
 
     photos = json.loads(files["acceptance_photos.json"])
-    digests = [hashlib.sha256(p).hexdigest() for p in (JPEG, PNG)]
+    digests = [kept_sha256(rt, p) for p in (JPEG, PNG)]
     assert [(p["sha256"], p["status"]) for p in photos] == [(d, "intact") for d in digests]
     assert photos[0]["stored_name"] == f"{digests[0]}.jpg"
 
@@ -297,7 +305,7 @@ def test_the_evidence_pack_says_when_a_photo_file_was_altered_or_lost(
     rt: Runtime, paid_case: tuple[UUID, list[UUID]]
 ) -> None:
     case, _ = paid_case
-    jpeg, png = (rt.photos.path_for(hashlib.sha256(p).hexdigest()) for p in (JPEG, PNG))
+    jpeg, png = (rt.photos.path_for(kept_sha256(rt, p)) for p in (JPEG, PNG))
     assert jpeg and png
     jpeg.write_bytes(JPEG + b" retouched")
     png.unlink()

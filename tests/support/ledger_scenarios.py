@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from io import BytesIO
 from typing import Any
 from uuid import UUID
+
+from PIL import Image
 
 from events import clock
 from events.retrofit import Step
@@ -21,9 +24,22 @@ from tests.support.scenario import ASSESSED_LINES, apply, elder, national_id, ve
 SUBSIDY = Decimal("1200.00")
 SUBSIDISED_ITEMS = ["F01", "T01"]
 T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # 09:00 in the city
-# Smallest valid JPEG and PNG headers are enough: the store checks magic numbers, not pixels.
-JPEG = b"\xff\xd8\xff\xe0" + b"acceptance photo one"
-PNG = b"\x89PNG\r\n\x1a\n" + b"acceptance photo two"
+
+
+def _picture(kind: str, colour: tuple[int, int, int]) -> bytes:
+    """A small real picture: the photo store decodes and re-encodes every upload."""
+    out = BytesIO()
+    Image.new("RGB", (16, 12), colour).save(out, kind)
+    return out.getvalue()
+
+
+JPEG = _picture("JPEG", (200, 120, 40))
+PNG = _picture("PNG", (40, 120, 200))
+
+
+def kept_sha256(rt: Runtime, content: bytes) -> str:
+    """The hash an upload is kept and recorded under: that of its re-encoded bytes."""
+    return rt.photos.prepare(content).sha256
 
 
 def open_fund(
