@@ -94,3 +94,13 @@ def test_family_applies_and_caseworker_approves(page: Page, live_server, screens
     page.get_by_role("link", name=re.compile(reference)).click()
     expect(page.locator(".timeline")).to_contain_text("审核通过")
     expect(page.locator("main")).to_contain_text("评估员会打电话")
+
+    # Nothing personal stays in the browser: no web storage but htmx's note of the current path
+    # (a case id, never a name or number), no history snapshots, and the only cookie is the
+    # HttpOnly session (scripts cannot read it).
+    local, session, script_cookies = page.evaluate(
+        "() => [localStorage.length, Object.keys(sessionStorage), document.cookie]"
+    )
+    assert (local, session, script_cookies) == (0, ["htmx-current-path-for-history"], "")
+    cookies = page.context.cookies()
+    assert [(c["httpOnly"], c["sameSite"]) for c in cookies] == [(True, "Lax")]

@@ -16,6 +16,38 @@
 
   document.addEventListener("DOMContentLoaded", function () { focusFirst(document); });
 
+  // An htmx request that failed (403, 404, 503, network down) swaps nothing: say so at the top
+  // of the page in the server's own words (its error page), and move focus there.
+  function showProblem(text) {
+    var box = document.getElementById("request-problem");
+    if (!box) { return; }
+    box.textContent = text;
+    box.hidden = false;
+    box.focus();
+  }
+
+  function problemOf(xhr) {
+    var doc = new DOMParser().parseFromString(xhr.responseText || "", "text/html");
+    var parts = [doc.querySelector("main h1"), doc.querySelector("main p.lead")];
+    return parts.filter(Boolean).map(function (el) { return el.textContent.trim(); }).join(" ");
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var box = document.getElementById("request-problem");
+    if (!box) { return; }
+    showProblem(problemOf(event.detail.xhr) || box.getAttribute("data-failed"));
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    var box = document.getElementById("request-problem");
+    if (box) { showProblem(box.getAttribute("data-offline")); }
+  });
+
+  document.addEventListener("htmx:beforeRequest", function () {
+    var box = document.getElementById("request-problem");
+    if (box) { box.hidden = true; }
+  });
+
   // After an htmx swap: move focus to an error summary if there is one, and announce the change.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
