@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
         auth,
         facilities,
         family,
+        health,
         home,
         ledger,
         provider,
@@ -117,7 +118,8 @@ def _register_blueprints(app: Flask) -> None:
         supervision,
     )
 
-    for module in (auth, home, family, staff, provider, facilities, ledger, supervision, public):
+    blueprints = (auth, home, family, staff, provider, facilities, ledger, supervision, public)
+    for module in (*blueprints, health):
         app.register_blueprint(module.bp)
 
 

@@ -4,8 +4,10 @@ verify and export fund ledgers, back up and restore."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -16,8 +18,9 @@ from sqlalchemy import func, select
 from events.clock import CITY_TZ
 from events.districts import DISTRICTS
 from events.roles import Role
-from portal import create_app
 from portal.runtime import Runtime, build_runtime
+from portal.server import ServeOptions
+from portal.server import serve as serve_portal
 from services import backup as backups
 from services import ledger_export, ledger_history
 from services.demo import DEMO_PASSWORD, Programmes, seed_demo
@@ -31,26 +34,46 @@ def main() -> None:
     """安老 Anlao: eldercare case management. Configuration comes from ANLAO_* variables."""
 
 
+def serving_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options `serve` and `demo` share: where to listen and how many workers."""
+    options = (
+        click.option("--host", default="127.0.0.1", show_default=True),
+        click.option("--port", default=5000, show_default=True, type=int),
+        click.option(
+            "--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+            help="gunicorn worker processes (about one per core).",
+        ),
+        click.option(
+            "--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+            help="Threads per worker (requests waiting on the database overlap).",
+        ),
+    )  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@serving_options
 @click.option(
     "--projections/--no-projections",
     default=True,
     show_default=True,
-    help="Follow the event log in this process (off when a separate worker runs).",
+    help="Each worker also follows the event log (off when a separate worker runs).",
 )
-def serve(host: str, port: int, projections: bool) -> None:
-    """Serve the portal."""
-    _serve(host, port, projections)
+@click.option("--access-log", is_flag=True, help="Log every request to standard output.")
+def serve(
+    host: str, port: int, workers: int, threads: int, projections: bool, access_log: bool
+) -> None:
+    """Serve the portal under gunicorn (the app is built in each worker, after the fork)."""
+    _serve(ServeOptions(host, port, workers, threads, follow=projections, access_log=access_log))
 
 
 @main.command()
 @click.option("--cases", default=300, show_default=True, type=int)
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@serving_options
 @click.option("--serve/--no-serve", "then_serve", default=True, show_default=True)
-def demo(cases: int, host: str, port: int, then_serve: bool) -> None:
+def demo(cases: int, host: str, port: int, workers: int, threads: int, then_serve: bool) -> None:
     """Seed a demo city (once) and serve it; prints the demo logins."""
     rt = build_runtime(Settings.from_env())
     try:
@@ -69,7 +92,7 @@ def demo(cases: int, host: str, port: int, then_serve: bool) -> None:
     finally:
         rt.dispose()
     if then_serve:
-        _serve(host, port, follow=True)
+        _serve(ServeOptions(host, port, workers, threads, follow=True))
 
 
 def _print_logins(logins: list) -> None:  # type: ignore[type-arg]
@@ -81,18 +104,12 @@ def _print_logins(logins: list) -> None:  # type: ignore[type-arg]
         click.echo(f"{login.login:<24}{login.role:<18}{login.district:<10}{login.name}")
 
 
-def _serve(host: str, port: int, follow: bool) -> None:
-    app = create_app()
-    rt: Runtime = app.extensions["anlao"]
-    stop = threading.Event()
-    if follow:
-        threading.Thread(target=rt.projector.follow, args=(stop,), daemon=True).start()
-    click.echo(f"Anlao portal on http://{host}:{port}/  (Ctrl+C to stop)")
-    try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
-    finally:
-        stop.set()
-        rt.dispose()
+def _serve(options: ServeOptions) -> None:
+    click.echo(
+        f"Anlao portal on http://{options.host}:{options.port}/ with {options.workers} "
+        f"worker(s) x {options.threads} thread(s)  (Ctrl+C to stop)"
+    )
+    serve_portal(options)
 
 
 @main.group()
@@ -114,6 +131,26 @@ def projections_run(poll: float) -> None:
         pass
     finally:
         rt.dispose()
+
+
+@projections.command("status")
+@click.option(
+    "--max-seconds-behind", default=None, type=float,
+    help="Exit 1 when the oldest unapplied event is older than this (a health check).",
+)  # fmt: skip
+def projections_status(max_seconds_behind: float | None) -> None:
+    """Print how far the read models are behind the event log; exit 2 if the database is away."""
+    rt = build_runtime(Settings.from_env())
+    try:
+        lag = rt.projector.lag()
+    finally:
+        rt.dispose()
+    click.echo(
+        f"head {lag.head}, applied up to {lag.position}: {lag.events_behind} events and "
+        f"{lag.seconds_behind:.1f}s behind"
+    )
+    if max_seconds_behind is not None and lag.seconds_behind > max_seconds_behind:
+        sys.exit(1)
 
 
 @projections.command("rebuild")

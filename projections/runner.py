@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
 from sqlalchemy import Connection, Engine, Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from events import clock
 from projections.tables import metadata, positions
 
 log = logging.getLogger(__name__)
@@ -30,6 +35,23 @@ class Projection(Protocol):
     def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         """Apply events in log order, in the caller's transaction (batched for speed)."""
         ...
+
+
+@dataclass(frozen=True)
+class Lag:
+    """How far the read models are behind the log, for readiness probes and monitoring."""
+
+    head: int  # the newest notification id in the log
+    position: int  # every read model has applied the log up to here
+    seconds_behind: float  # age of the oldest event not yet applied (0 when up to date)
+
+    @property
+    def events_behind(self) -> int:
+        """Events in the log that some read model has not applied yet."""
+        return max(0, self.head - self.position)
+
+
+Waiter = Callable[[threading.Event, float], object]
 
 
 class Projector:
@@ -122,13 +144,47 @@ class Projector:
         self.create_tables()
         return self.catch_up()
 
+    def lag(self) -> Lag:
+        """How far behind the slowest read model is, in events and in seconds."""
+        head = self._recorder.max_notification_id() or 0
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(positions.c.name, positions.c.position))
+            stored = {row.name: row.position for row in rows}
+        position = min((stored.get(p.name, 0) for p in self.projections), default=head)
+        if position >= head:
+            return Lag(head, position, 0.0)
+        oldest = self._recorder.select_notifications(
+            start=position, limit=1, inclusive_of_start=False
+        )
+        born = self._mapper.to_domain_event(oldest[0]).timestamp if oldest else clock.now()
+        return Lag(head, position, max(0.0, (clock.now() - born).total_seconds()))
+
     def follow(self, stop: threading.Event, poll_seconds: float = 0.5) -> None:
-        """Keep projections current until `stop` is set (the projection worker's loop)."""
+        """Keep projections current until `stop` is set (the projection worker's loop): woken
+        at once by PostgreSQL's NOTIFY of each write, polling every `poll_seconds` otherwise."""
         while not stop.is_set():
             try:
-                applied = self.catch_up()
+                with self._new_events() as wait:
+                    while not stop.is_set():
+                        if not self.catch_up():
+                            wait(stop, poll_seconds)
             except Exception:  # keep following: the next round retries from the tracked position
                 log.exception("projection round failed; retrying")
-                applied = 0
-            if not applied:
                 stop.wait(poll_seconds)
+
+    @contextmanager
+    def _new_events(self) -> Iterator[Waiter]:
+        """A way to wait for the next write: LISTEN on the library's channel on PostgreSQL
+        (the recorder NOTIFYs it in every write transaction); a plain timed wait on SQLite."""
+        recorder = self._recorder
+        if not isinstance(recorder, PostgresApplicationRecorder):
+            yield lambda stop, seconds: stop.wait(seconds)
+            return
+        with recorder.datastore.get_connection() as conn:  # autocommit: LISTEN takes effect now
+            conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+
+            def wait(_stop: threading.Event, seconds: float) -> None:
+                for _ in conn.notifies(timeout=seconds, stop_after=1):
+                    pass
+
+            yield wait

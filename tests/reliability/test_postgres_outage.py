@@ -154,6 +154,9 @@ def test_a_hard_stop_loses_no_acknowledged_write_and_the_portal_answers_503_mean
         assert_friendly_503(client.get("/my/cases", headers={"HX-Request": "true"}))
         assert_friendly_503(client.post("/apply/start", data={"csrf_token": token}))
         assert_friendly_503(app.test_client().get("/progress"))  # a visitor, not signed in
+        probe = app.test_client().get("/readyz")  # load balancers stop sending traffic here
+        assert probe.status_code == 503
+        assert probe.get_json() == {"status": "unavailable", "database": "unavailable"}
         # Each writer's next application starts by reading the event store: its own pool, too,
         # gives up (after the library's retries) with an error the portal answers with 503.
         wait_until(lambda: writers.failed(es.OperationalError), "the event store failing")
@@ -162,6 +165,7 @@ def test_a_hard_stop_loses_no_acknowledged_write_and_the_portal_answers_503_mean
         cluster.start()  # crash recovery replays the write-ahead log
         # Both pools recover without a restart of the app: new writes are acknowledged again.
         wait_until(lambda: writers.acks() >= acked_during_outage + 10, "writes after restart")
+        assert app.test_client().get("/readyz").status_code == 200
 
     unexpected = [e for e in writers.failures if not isinstance(e, STORAGE_FAILURES)]
     assert not unexpected, f"failures the portal would not answer with 503: {unexpected[:3]}"

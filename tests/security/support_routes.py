@@ -148,6 +148,8 @@ ROUTES: dict[str, Route] = {
     "auth.elder_mode": Route(EVERYONE, anonymous=303),
     "home.index": Route(EVERYONE, ok=(302,), anonymous=200),
     "public.progress": Route(EVERYONE, anonymous=200),
+    "health.live": Route(EVERYONE, anonymous=200),  # probes: no personal data, no login
+    "health.ready": Route(EVERYONE, anonymous=200),
     "static": Route(EVERYONE, kind="static", anonymous=200),
     # applying (families and community workers, on their own drafts)
     "family.start": Route(APPLICANTS, anonymous=200),
