@@ -155,6 +155,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     support_log_scan.start(session.config)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """Under pytest-xdist: gather what each worker's scan found (the controller reports)."""
+    from tests.security import support_log_scan
+
+    support_log_scan.collect(getattr(node, "workeroutput", {}))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run, naming the tests, if any log record held personal numbers."""
     from tests.security import support_log_scan

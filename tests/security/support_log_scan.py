@@ -106,6 +106,9 @@ class PersonalDataScanner(logging.Handler):
 
 
 _installed: list[PersonalDataScanner] = []
+# Findings sent back by pytest-xdist workers: only the controller decides the run's outcome.
+_from_workers: list[Finding] = []
+_WORKER_OUTPUT = "personal_data_findings"
 
 
 def start(config: pytest.Config) -> None:
@@ -126,9 +129,16 @@ def finish(session: pytest.Session) -> None:
     if scanner is None:
         return
     logging.getLogger().removeHandler(scanner)
-    known = [f for f in scanner.findings if f.test.split(" ")[0].split("[")[0] in KNOWN_OPEN_TESTS]
-    failing = [f for f in scanner.findings if f not in known]
-    if not scanner.findings:
+    worker_output = getattr(session.config, "workeroutput", None)
+    if worker_output is not None:  # an xdist worker: hand the findings to the controller
+        worker_output[_WORKER_OUTPUT] = [
+            (f.test, f.logger, f.level, list(f.numbers)) for f in scanner.findings
+        ]
+        return
+    findings = scanner.findings + _from_workers
+    known = [f for f in findings if f.test.split(" ")[0].split("[")[0] in KNOWN_OPEN_TESTS]
+    failing = [f for f in findings if f not in known]
+    if not findings:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     lines = [
@@ -138,7 +148,7 @@ def finish(session: pytest.Session) -> None:
     lines += [
         f"  {'(known open) ' if f in known else ''}{f.test}: logger {f.logger} {f.level}: "
         f"{', '.join(f.numbers)}"
-        for f in scanner.findings[:50]
+        for f in findings[:50]
     ]
     if reporter is not None:
         reporter.ensure_newline()
@@ -147,6 +157,12 @@ def finish(session: pytest.Session) -> None:
             reporter.write_line(line)
     if failing:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def collect(worker_output: dict[str, object]) -> None:
+    """Take the findings an xdist worker sent back when it finished."""
+    for test, logger, level, numbers in worker_output.get(_WORKER_OUTPUT, ()):  # type: ignore[attr-defined]
+        _from_workers.append(Finding(test, logger, level, tuple(numbers)))
 
 
 def installed() -> PersonalDataScanner | None:

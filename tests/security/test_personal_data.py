@@ -138,11 +138,18 @@ def test_the_scan_reads_arguments_exceptions_and_extra_fields() -> None:
     ]
 
 
-def test_a_leaking_test_fails_the_session_with_the_numbers_masked(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_leaking_test_fails_the_session_with_the_numbers_masked(
+    tmp_path: Path, workers: list[str]
+) -> None:
     (tmp_path / "conftest.py").write_text(
+        "import pytest\n"
         "from tests.security import support_log_scan\n"
         "def pytest_sessionstart(session):\n    support_log_scan.start(session.config)\n"
         "def pytest_sessionfinish(session):\n    support_log_scan.finish(session)\n"
+        "@pytest.hookimpl(optionalhook=True)\n"
+        "def pytest_testnodedown(node, error):\n"
+        "    support_log_scan.collect(getattr(node, 'workeroutput', {}))\n"
     )
     (tmp_path / "test_leak.py").write_text(
         "import logging\n"
@@ -153,7 +160,7 @@ def test_a_leaking_test_fails_the_session_with_the_numbers_masked(tmp_path: Path
     env = os.environ | {"PYTHONPATH": str(REPO)}
     ran = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:playwright",
-         "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path)],
+         *workers, "-c", os.devnull, "--rootdir", str(tmp_path), str(tmp_path)],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
     )  # fmt: skip
     assert ran.returncode == 1, ran.stdout + ran.stderr
