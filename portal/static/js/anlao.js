@@ -14,7 +14,30 @@
     window.setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  document.addEventListener("DOMContentLoaded", function () { focusFirst(document); });
+  // A wide table scrolls sideways inside its .table-wrap on a phone. Keyboard users can scroll
+  // it only if it takes focus, so a wrap that overflows becomes a named, focusable region (the
+  // name is the table's caption); one that fits stays out of the tab order.
+  function labelScrollingTables(root) {
+    root.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        var caption = wrap.querySelector("caption");
+        var label = caption ? caption.textContent.trim() : "";
+        wrap.setAttribute("tabindex", "0");
+        if (label) {
+          wrap.setAttribute("role", "region");
+          wrap.setAttribute("aria-label", label);
+        }
+      } else {
+        ["tabindex", "role", "aria-label"].forEach(function (name) { wrap.removeAttribute(name); });
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    focusFirst(document);
+    labelScrollingTables(document);
+  });
+  window.addEventListener("resize", function () { labelScrollingTables(document); });
 
   // An htmx request that failed (403, 404, 503, network down) swaps nothing: say so at the top
   // of the page in the server's own words (its error page), and move focus there.
@@ -51,6 +74,7 @@
   // After an htmx swap: move focus to an error summary if there is one, and announce the change.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
+    labelScrollingTables(document);
     focusFirst(target);
     var message = target.querySelector("[data-announce]");
     announce(message ? message.getAttribute("data-announce") : "");
