@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Flask, request, session
+from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import labels
@@ -16,7 +17,7 @@ from portal.errors import register_error_handlers
 from portal.extensions import babel, csrf, htmx, login_manager
 from portal.runtime import build_runtime
 from portal.security import add_security_headers
-from services.sessions import REMEMBER_FOR
+from services.sessions import POLICIES, REMEMBER_FOR, session_kind
 from services.settings import Settings
 
 LOCALES = ("zh", "en")
@@ -128,4 +129,14 @@ def _template_globals() -> dict[str, Any]:
         "current_locale": select_locale(),
         "elder_mode": request.cookies.get("elder_mode") == "1",
         "labels": labels,
+        "idle_seconds": idle_seconds(),
     }
+
+
+def idle_seconds() -> int | None:
+    """How long the signed-in user may stay idle before the session ends, so the page can warn
+    two minutes before (None for visitors)."""
+    if not current_user.is_authenticated:
+        return None
+    kind = "family_remembered" if session.permanent else session_kind(current_user.role, False)
+    return int(POLICIES[kind].idle.total_seconds())

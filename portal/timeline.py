@@ -87,7 +87,8 @@ def _text(entry: TimelineEntry) -> str:
         case "HomeAssessed":
             return _(
                 "改造费用共 %(total)s 元,其中政府补助 %(subsidy)s 元,家庭自付 %(share)s 元。",
-                total=d["total"], subsidy=d["subsidy"], share=d["household_share"],
+                total=_yuan(d["total"]), subsidy=_yuan(d["subsidy"]),
+                share=_yuan(d["household_share"]),
             )  # fmt: skip
         case "ContractorAssigned":
             return _("施工单位:%(contractor)s", contractor=d["contractor"])

@@ -126,6 +126,14 @@ def logout() -> Response:
     return redirect(url_for("home.index"), 303)
 
 
+@bp.post("/session/keep-alive")
+@login_required
+def keep_alive() -> Response:
+    """The time-out warning's "继续使用": a signed-in request, so the session's idle clock
+    starts again; the page and whatever is typed on it stay as they are."""
+    return Response(status=204)
+
+
 @bp.post("/language")
 def language() -> Response:
     """Switch between 简体中文 and English; stays on the same page."""

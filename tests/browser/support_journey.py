@@ -100,10 +100,10 @@ class Journey:
             self.problems.append(f"{where}: {basics['overflow']}px cut off sideways")
         self.problems += [f"{where}: target under 44px: {s}" for s in basics["small"][:5]]
 
-    def shot(self, name: str) -> Path:
-        """Save a full-page screenshot as an artefact."""
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        """Save a screenshot (the whole page, or what the screen shows) as an artefact."""
         path = self.shots / f"{self.label}-{name}-{self.screen.name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def assert_clean(self) -> None:

@@ -144,6 +144,7 @@ ROUTES: dict[str, Route] = {
     "auth.register": Route(EVERYONE, anonymous=200),
     "auth.change_password": Route(EVERYONE),
     "auth.logout": Route(EVERYONE, anonymous=303),
+    "auth.keep_alive": Route(EVERYONE),  # the time-out warning's button: signed-in users only
     "auth.language": Route(EVERYONE, anonymous=303),
     "auth.elder_mode": Route(EVERYONE, anonymous=303),
     "home.index": Route(EVERYONE, ok=(302,), anonymous=200),

@@ -107,7 +107,10 @@ DOWNLOAD_FILTERS = ("at", "as_at", "format", "programme", "kind", "step")
 # occur (so a fix is noticed and the entry removed), and nothing else may.
 KNOWN_OPEN: dict[tuple[str, str], str] = {}
 # Forms not fuzzed, and why.
-NOT_FUZZED = {"auth.logout": "it takes no values and would end the session the fuzz runs in"}
+NOT_FUZZED = {
+    "auth.logout": "it takes no values and would end the session the fuzz runs in",
+    "auth.keep_alive": "it takes no values: the time-out warning's button posts only the token",
+}
 # Forms that end the walker's session or lock its account go last.
 LAST = ("auth.change_password", "auth.login", "auth.register")
 # Every wizard page of every programme (a name another programme lacks is a clean 404).

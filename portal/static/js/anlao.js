@@ -71,6 +71,48 @@
     if (box) { box.hidden = true; }
   });
 
+  // The session ends after a while without a request (30 minutes for staff, 2 hours for
+  // families). Two minutes before, say so and offer to carry on without leaving the page.
+  var WARN_BEFORE_MS = 120000;
+  var idleTimer = null;
+
+  function startIdleClock() {
+    var idle = parseInt(document.body.getAttribute("data-idle-seconds") || "0", 10);
+    if (!idle) { return; }
+    window.clearTimeout(idleTimer);
+    idleTimer = window.setTimeout(showIdleWarning, Math.max(idle * 1000 - WARN_BEFORE_MS, 1000));
+  }
+
+  function showIdleWarning() {
+    var box = document.getElementById("idle-warning");
+    if (!box) { return; }
+    box.hidden = false;
+    box.focus();
+  }
+
+  function csrfToken() {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (e) { return ""; }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    startIdleClock();
+    var carryOn = document.getElementById("idle-continue");
+    if (!carryOn) { return; }
+    carryOn.addEventListener("click", function () {
+      fetch(carryOn.getAttribute("data-url"), {
+        method: "POST", credentials: "same-origin", headers: {"X-CSRFToken": csrfToken()}
+      }).then(function (response) {
+        if (!response.ok) { window.location.reload(); return; }  // already ended: sign in again
+        document.getElementById("idle-warning").hidden = true;
+        announce(carryOn.getAttribute("data-done"));
+        startIdleClock();
+      });
+    });
+  });
+  document.addEventListener("htmx:afterRequest", startIdleClock);
+
   // After an htmx swap: move focus to an error summary if there is one, and announce the change.
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail.target;
