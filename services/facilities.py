@@ -26,6 +26,12 @@ from services.application import AnlaoApplication
 from services.errors import CaseNotFound, NotPermitted, StaleCase
 
 _REGISTRATION_NAMESPACE = uuid5(NAMESPACE_URL, "https://anlao.example/facility-registration")
+# A facility lives for decades (a canteen's weekly food-safety checks, a centre's inspections):
+# a snapshot every so many events bounds loading one to that many events whatever its age
+# (bench/aggregate_load.py). Its state is a few short fields, under 1 KB a snapshot.
+# Snapshots hold the aggregate's attributes as they are: renaming or retyping one needs
+# `FacilityProject.class_version` and an `upcast_v1_v2` for the snapshots already stored.
+SNAPSHOT_INTERVAL = 100
 
 # Which roles may take each kind of step; visibility (their district, their facility) and the
 # aggregate decide the rest.
@@ -43,6 +49,8 @@ A = TypeVar("A", bound=Aggregate)
 
 class FacilityService(AnlaoApplication):
     """Programmes 2 and 3 facilities: milestones, inspections, beds, acceptance, staffing."""
+
+    snapshotting_intervals = {FacilityProject: SNAPSHOT_INTERVAL}  # noqa: RUF012 (the library's API)
 
     def __init__(self, env: dict[str, str]) -> None:
         super().__init__(env=env)
