@@ -56,6 +56,10 @@ class VisitReceipt:
 class HomeCareService(AnlaoApplication):
     """Programme 2 home care for disabled and semi-disabled elders."""
 
+    # Reads the facility snapshots FacilityService takes (a canteen or provider organisation is
+    # loaded on every meal day or assignment); it takes none of its own.
+    is_snapshotting_enabled = True
+
     def __init__(self, env: dict[str, str], persons: PersonStore) -> None:
         super().__init__(env=env)
         self.persons = persons

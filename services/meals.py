@@ -39,6 +39,10 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 class MealService(AnlaoApplication):
     """Programme 2 meal service: applications, approvals, daily meal records and corrections."""
 
+    # Reads the facility snapshots FacilityService takes (a canteen or provider organisation is
+    # loaded on every meal day or assignment); it takes none of its own.
+    is_snapshotting_enabled = True
+
     def __init__(self, env: dict[str, str], persons: PersonStore) -> None:
         super().__init__(env=env)
         self.persons = persons

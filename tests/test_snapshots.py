@@ -310,3 +310,19 @@ def _sql(rt: Runtime, sql: str, table: str, *params: Any) -> list[Any]:
     with psycopg.connect(plain.render_as_string(hide_password=False)) as conn:
         cursor = conn.execute(sql.format(t=f'"{schema}"."{table}"', m="%s"), params)
         return cursor.fetchall() if cursor.description else []
+
+
+def test_meals_and_home_care_load_facilities_from_the_snapshots_facilities_take(
+    rt: Runtime,
+) -> None:
+    """A canteen is loaded on every meal day, a provider organisation on every assignment:
+    those services read the snapshots too (and take none of their own)."""
+    facility_id = long_facility(rt.facilities, Kind.CANTEEN, SNAPSHOT_INTERVAL + 20)
+    marked = replayed(rt.facilities, facility_id, SNAPSHOT_INTERVAL + 10)  # beside the one at 100
+    marked.name = "从快照读出的名称"
+    rt.facilities.snapshots.put([FacilityProject.Snapshot.take(marked)])  # type: ignore[union-attr]
+
+    for service in (rt.meals, rt.home_care):
+        assert service.snapshots is not None and not service.snapshotting_intervals
+        assert service.repository.get(facility_id).name == "从快照读出的名称"
+        assert service.repository.get(facility_id).version == SNAPSHOT_INTERVAL + 20
