@@ -3,9 +3,7 @@ services, keyboard-only moves, and a real photo to upload."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
 
 from PIL import Image, ImageDraw
 from playwright.sync_api import Locator, Page
@@ -13,33 +11,9 @@ from playwright.sync_api import Locator, Page
 from events.roles import Actor, Role
 from portal.runtime import Runtime
 from tests.conftest import PASSWORD, User
-from tests.support.scenario import walk_to
+from tests.support.staff_helpers import Team
 
 MOST_TABS = 60  # a page has fewer focusable things before any control a journey needs
-
-
-@dataclass(frozen=True)
-class Cast:
-    """A family and the 安康区 (D01) staff who take its retrofit case along."""
-
-    family: User
-    caseworker: User
-    assessor: User
-    inspector: User
-
-    def walk(self, rt: Runtime, step: str, case_id: UUID | None = None) -> UUID:
-        """Take a case (a new one unless given) to `step` through the services, then catch up."""
-        case_id = walk_to(
-            rt,
-            step,
-            family=self.family.actor,
-            caseworker=self.caseworker.actor,
-            assessor=self.assessor.actor,
-            inspector=self.inspector.actor,
-            case_id=case_id,
-        )
-        rt.catch_up()
-        return case_id
 
 
 def _staff(rt: Runtime, role: str, login: str, name: str) -> User:
@@ -49,12 +23,12 @@ def _staff(rt: Runtime, role: str, login: str, name: str) -> User:
     return User(login, Actor(user_id, role, "D01"))
 
 
-def make_cast(rt: Runtime) -> Cast:
+def make_cast(rt: Runtime) -> Team:
     """Accounts for the family (a registered mobile number) and the district's staff."""
     family_id = rt.accounts.register_family(
         mobile="13900005555", password=PASSWORD, display_name="王建国"
     )
-    return Cast(
+    return Team(
         family=User("13900005555", Actor(family_id, Role.FAMILY)),
         caseworker=_staff(rt, Role.CASEWORKER, "cw-d01", "审核员小李"),
         assessor=_staff(rt, Role.ASSESSOR, "as-d01", "评估员老王"),
