@@ -490,7 +490,8 @@ def test_family_confirms_the_assessed_plan(client, app_rt, login, family, staff)
     html = text(client.get(f"/my/cases/{case_id}"))
     assert "改造方案" in html and "地面防滑处理" in html and "配置护理床" in html
     assert "3,700.00 元" in html  # the total
-    assert "1,200.00 元" in html and "每户最多 3,000.00 元" in html  # basic items only, under the cap
+    # basic items only, under the cap
+    assert "1,200.00 元" in html and "每户最多 3,000.00 元" in html
     assert "<strong>2,500.00 元</strong>" in html  # the household's share
     response = client.post(f"/my/cases/{case_id}/confirm",
                            data={"csrf_token": token, "version": version(app_rt, family.actor, case_id)})  # fmt: skip
