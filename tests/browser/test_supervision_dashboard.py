@@ -20,6 +20,9 @@ def _sign_in(page: Page, base: str, login: str) -> None:
     page.get_by_label("手机号码或登录名").fill(login)
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    # Signed in once the next page shows the sign-out button: a caller that goes on before it
+    # loads (e.g. running a fake clock) would act on the login page instead.
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible()
 
 
 def test_supervisor_filters_the_dashboard_to_one_district(
