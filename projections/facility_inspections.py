@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from events.facility import ACCEPTANCE_STANDARD, FacilityProject
+from projections.bulk import insert_rows
 from projections.tables import metadata
 
 E = FacilityProject
@@ -72,7 +73,7 @@ class FacilityInspections:
 
     def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         """Add the rows of a batch in one statement."""
-        conn.execute(facility_inspections.insert(), [_row(event) for event in events])
+        insert_rows(conn, facility_inspections, [_row(event) for event in events])
 
 
 def _row(e: Any) -> dict[str, Any]:

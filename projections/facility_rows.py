@@ -6,7 +6,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, select
+
+from projections.bulk import insert_rows, update_rows
 
 Row = dict[str, Any]
 
@@ -51,23 +53,9 @@ class RowFolder:
             row = rows[row_id]
             self.changes[type(event)](row, event)
             row |= {"version": event.originator_version, "updated_at": event.timestamp}
-        new = [self._encode(r) for i, r in rows.items() if i in created]
-        # The key goes in "_key" only: as a plain parameter it would join the SET clause.
-        changed = [
-            {n: v for n, v in self._encode(r).items() if n != self.key} | {"_key": i}
-            for i, r in rows.items()
-            if i not in created
-        ]
-        if new:
-            conn.execute(self.table.insert(), new)
-        if changed:
-            columns = [c.name for c in self.table.columns if c.name != self.key]
-            statement = (
-                update(self.table)
-                .where(self.table.c[self.key] == bindparam("_key"))
-                .values({name: bindparam(name) for name in columns})
-            )
-            conn.execute(statement, changed)
+        insert_rows(conn, self.table, [self._encode(r) for i, r in rows.items() if i in created])
+        changed = [self._encode(r) for i, r in rows.items() if i not in created]
+        update_rows(conn, self.table, (self.key,), changed)
 
     def _load(self, conn: Connection, ids: set[Any]) -> dict[Any, Row]:
         if not ids:

@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, select
 
 from events.fund import Fund, Movement
+from projections.bulk import insert_rows, update_rows
 from projections.ledger_tables import funds
 
 _TOTALS = Movement.ALL  # the columns named after movement kinds
@@ -56,10 +57,8 @@ class Funds:
             row["last_at"] = e.timestamp
         new = [r for i, r in rows.items() if i in created]
         changed = [_changes(r) for i, r in rows.items() if i not in created]
-        if new:
-            conn.execute(funds.insert(), new)
-        if changed:
-            conn.execute(_UPDATE, changed)
+        insert_rows(conn, funds, new)
+        update_rows(conn, funds, ("fund_id",), changed)
 
     @staticmethod
     def _load(conn: Connection, fund_ids: set[Any]) -> dict[Any, dict[str, Any]]:
@@ -69,16 +68,11 @@ class Funds:
         return {r["fund_id"]: dict(r) for r in found}
 
 
-_CHANGED = (*_TOTALS, "movements", "last_at")
-_UPDATE = (
-    update(funds)
-    .where(funds.c.fund_id == bindparam("_fund_id"))
-    .values({name: bindparam(name) for name in _CHANGED})
-)
+_CHANGED = ("fund_id", *_TOTALS, "movements", "last_at")
 
 
 def _changes(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in _CHANGED} | {"_fund_id": row["fund_id"]}
+    return {name: row[name] for name in _CHANGED}
 
 
 def _is_opening(event: Any) -> bool:

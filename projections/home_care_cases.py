@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from events.home_care import CareStep, HomeCareCase
+from projections.bulk import insert_rows, update_rows
 from projections.tables import metadata
 
 E = HomeCareCase
@@ -122,15 +123,9 @@ class HomeCareCaseList:
                 else:
                     surveyed[case_id] = surveyed.get(case_id, 0) + 1
             (created.get(case_id) or changed.setdefault(case_id, {})).update(values)
-        if created:
-            conn.execute(home_care_cases.insert(), list(created.values()))
-        for columns, rows in _grouped_by_columns(changed).items():
-            statement = (
-                update(home_care_cases)
-                .where(home_care_cases.c.case_id == bindparam("_case_id"))
-                .values({name: bindparam(name) for name in columns})
-            )
-            conn.execute(statement, rows)
+        insert_rows(conn, home_care_cases, list(created.values()))
+        for rows in _grouped_by_columns(changed):
+            update_rows(conn, home_care_cases, ("case_id",), rows)
         if surveyed:
             conn.execute(
                 update(home_care_cases)
@@ -162,9 +157,10 @@ def _new_row(event: Any) -> dict[str, Any]:
     }
 
 
-def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> dict[tuple[str, ...], list[dict]]:
+def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> list[list[dict[str, Any]]]:
     # executemany needs one column set per statement; a batch has only a handful of them.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for case_id, values in changed.items():
-        groups.setdefault(tuple(sorted(values)), []).append(values | {"_case_id": case_id})
-    return groups
+        row = {"case_id": case_id} | dict(sorted(values.items()))
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())

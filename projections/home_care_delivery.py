@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from events import clock
 from events.home_care import HomeCareCase
+from projections.bulk import insert_rows, update_rows
 from projections.tables import metadata
 
 E = HomeCareCase
@@ -119,8 +120,7 @@ class HomeCareDelivery:
         batch = _Batch()
         for event in events:
             batch.fold(event, known.get(event.originator_id))
-        if scopes:
-            conn.execute(home_care_case_scope.insert(), list(scopes.values()))
+        insert_rows(conn, home_care_case_scope, list(scopes.values()))
         batch.write(conn)
 
 
@@ -152,18 +152,13 @@ class _Batch:
         (self.visits.get(visit_id) or self.changed.setdefault(visit_id, {})).update(values)
 
     def write(self, conn: Connection) -> None:
-        if self.visits:
-            conn.execute(home_care_visits.insert(), list(self.visits.values()))
+        insert_rows(conn, home_care_visits, list(self.visits.values()))
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for visit_id, values in self.changed.items():
-            groups.setdefault(tuple(sorted(values)), []).append(values | {"_visit_id": visit_id})
-        for columns, rows in groups.items():
-            conn.execute(
-                update(home_care_visits)
-                .where(home_care_visits.c.visit_id == bindparam("_visit_id"))
-                .values({name: bindparam(name) for name in columns}),
-                rows,
-            )
+            row = {"visit_id": visit_id} | dict(sorted(values.items()))
+            groups.setdefault(tuple(row), []).append(row)
+        for rows in groups.values():
+            update_rows(conn, home_care_visits, ("visit_id",), rows)
         if self.corrected:
             conn.execute(
                 update(home_care_visits)
@@ -171,8 +166,7 @@ class _Batch:
                 .values(corrections=home_care_visits.c.corrections + bindparam("_more")),
                 [{"_visit_id": v, "_more": n} for v, n in self.corrected.items()],
             )
-        if self.surveys:
-            conn.execute(home_care_surveys.insert(), self.surveys)
+        insert_rows(conn, home_care_surveys, self.surveys)
 
 
 def _scope(event: Any) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, Text, Uuid
 
 from events.home_care import HomeCareCase
+from projections.bulk import insert_rows, json_text
 from projections.tables import metadata
 
 E = HomeCareCase
@@ -57,7 +57,7 @@ class HomeCareTimeline:
 
     def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         """Add the entries of a batch of events in one statement."""
-        conn.execute(home_care_timeline.insert(), [_entry(event) for event in events])
+        insert_rows(conn, home_care_timeline, [_entry(event) for event in events])
 
 
 def _entry(event: Any) -> dict[str, Any]:
@@ -68,5 +68,5 @@ def _entry(event: Any) -> dict[str, Any]:
         "occurred_at": event.timestamp,
         "actor_id": event.actor_id,
         "kind": type(event).__name__,
-        "details": json.dumps(details, ensure_ascii=False, default=str),
+        "details": json_text(details),
     }

@@ -8,24 +8,16 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, select
 
 from events.fund import Fund, Movement, Target
+from projections.bulk import insert_rows, update_rows
 from projections.ledger_tables import ledger_commitments as lc
 from projections.ledger_tables import ledger_movements as lm
 
 Key = tuple[UUID, int]  # (fund_id, seq)
 
-_REVERSED_BY = (
-    update(lm)
-    .where(and_(lm.c.fund_id == bindparam("_fund_id"), lm.c.seq == bindparam("_seq")))
-    .values(reversed_by=bindparam("reversed_by"))
-)
-_COMMITMENT = (
-    update(lc)
-    .where(and_(lc.c.fund_id == bindparam("_fund_id"), lc.c.seq == bindparam("_seq")))
-    .values(paid=bindparam("paid"), reversed=bindparam("reversed"))
-)
+KEY = ("fund_id", "seq")
 
 
 def _movement(e: Any) -> dict[str, Any]:
@@ -83,14 +75,13 @@ class LedgerMovements:
     def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         """Insert the batch's movements in one statement, then mark reversed originals and
         fold payments into commitments (loaded once per batch, summed in exact decimals)."""
-        conn.execute(lm.insert(), [_movement(e) for e in events])
+        insert_rows(conn, lm, [_movement(e) for e in events])
         reversals = [
-            {"_fund_id": e.originator_id, "_seq": e.reverses, "reversed_by": e.originator_version}
+            {"fund_id": e.originator_id, "seq": e.reverses, "reversed_by": e.originator_version}
             for e in events
             if e.reverses
         ]
-        if reversals:
-            conn.execute(_REVERSED_BY, reversals)
+        update_rows(conn, lm, KEY, reversals)
         self._commitments(conn, events)
 
     @staticmethod
@@ -110,15 +101,13 @@ class LedgerMovements:
                 row["paid"] += e.amount
             else:
                 row["reversed"] = True
-        if new:
-            conn.execute(lc.insert(), list(new.values()))
+        insert_rows(conn, lc, list(new.values()))
         changed = [
-            {"_fund_id": k[0], "_seq": k[1], "paid": r["paid"], "reversed": r["reversed"]}
+            {"fund_id": k[0], "seq": k[1], "paid": r["paid"], "reversed": r["reversed"]}
             for k, r in rows.items()
             if k not in new
         ]
-        if changed:
-            conn.execute(_COMMITMENT, changed)
+        update_rows(conn, lc, KEY, changed)
 
 
 def _load(conn: Connection, keys: set[Key]) -> dict[Key, dict[str, Any]]:

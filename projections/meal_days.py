@@ -19,12 +19,11 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    bindparam,
     select,
-    update,
 )
 
 from events.meal_day import CanteenDay
+from projections.bulk import insert_rows, update_rows
 from projections.tables import metadata
 
 E = CanteenDay
@@ -120,19 +119,12 @@ def _new_day(event: Any) -> dict[str, Any]:
 def _write_days(conn: Connection, days: dict[UUID, dict[str, Any]], new: set[UUID]) -> None:
     inserts = [row for day_id, row in days.items() if day_id in new]
     updates = [
-        {name: row[name] for name in _FIGURES} | {"_day_id": day_id}
+        {"day_id": day_id} | {name: row[name] for name in _FIGURES}
         for day_id, row in days.items()
         if day_id not in new
     ]
-    if inserts:
-        conn.execute(meal_days.insert(), inserts)
-    if updates:
-        statement = (
-            update(meal_days)
-            .where(meal_days.c.day_id == bindparam("_day_id"))
-            .values({name: bindparam(name) for name in _FIGURES})
-        )
-        conn.execute(statement, updates)
+    insert_rows(conn, meal_days, inserts)
+    update_rows(conn, meal_days, ("day_id",), updates)
 
 
 def _replace_served(
@@ -154,5 +146,4 @@ def _replace_served(
         for day_id, enrolment_ids in served.items()
         for enrolment_id in enrolment_ids
     ]
-    if rows:
-        conn.execute(meals_served.insert(), rows)
+    insert_rows(conn, meals_served, rows)

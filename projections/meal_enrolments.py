@@ -17,11 +17,10 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    bindparam,
-    update,
 )
 
 from events.meal import EnrolmentStep, MealEnrolment
+from projections.bulk import insert_rows, update_rows
 from projections.tables import metadata
 
 E = MealEnrolment
@@ -97,15 +96,9 @@ class MealEnrolmentList:
             values = _CHANGES[type(event)](event)
             values |= {"version": event.originator_version, "updated_at": event.timestamp}
             (created.get(case_id) or changed.setdefault(case_id, {})).update(values)
-        if created:
-            conn.execute(meal_enrolments.insert(), list(created.values()))
-        for columns, rows in _grouped_by_columns(changed).items():
-            statement = (
-                update(meal_enrolments)
-                .where(meal_enrolments.c.case_id == bindparam("_case_id"))
-                .values({name: bindparam(name) for name in columns})
-            )
-            conn.execute(statement, rows)
+        insert_rows(conn, meal_enrolments, list(created.values()))
+        for rows in _grouped_by_columns(changed):
+            update_rows(conn, meal_enrolments, ("case_id",), rows)
 
 
 def _new_row(event: Any) -> dict[str, Any]:
@@ -132,9 +125,10 @@ def _new_row(event: Any) -> dict[str, Any]:
     }
 
 
-def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> dict[tuple[str, ...], list[dict]]:
+def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> list[list[dict[str, Any]]]:
     # executemany needs one column set per statement; a batch has only a handful of them.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for case_id, values in changed.items():
-        groups.setdefault(tuple(sorted(values)), []).append(values | {"_case_id": case_id})
-    return groups
+        row = {"case_id": case_id} | dict(sorted(values.items()))
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())

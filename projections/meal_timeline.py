@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Column, Connection, DateTime, Integer, String, Table, Text, Uuid
 
 from events.meal import MealEnrolment
+from projections.bulk import insert_rows, json_text
 from projections.tables import metadata
 
 E = MealEnrolment
@@ -47,7 +47,7 @@ class MealEnrolmentTimeline:
 
     def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         """Add the entries of a batch of events in one statement."""
-        conn.execute(meal_timeline.insert(), [_entry(event) for event in events])
+        insert_rows(conn, meal_timeline, [_entry(event) for event in events])
 
 
 def _entry(event: Any) -> dict[str, Any]:
@@ -58,5 +58,5 @@ def _entry(event: Any) -> dict[str, Any]:
         "occurred_at": event.timestamp,
         "actor_id": event.actor_id,
         "kind": type(event).__name__,
-        "details": json.dumps(details, ensure_ascii=False, default=str),
+        "details": json_text(details),
     }

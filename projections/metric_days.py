@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, select
 
 from events.clock import local
 from events.facility import FacilityProject, Kind
@@ -20,6 +20,7 @@ from events.fund import Fund, Movement
 from events.home_care import HomeCareCase
 from events.meal_day import CanteenDay
 from events.retrofit import RetrofitCase
+from projections.bulk import insert_rows, update_rows
 from projections.home_care_queries import SATISFIED_FROM
 from projections.supervision_tables import metric_days, metric_subjects
 
@@ -27,6 +28,7 @@ ZERO = Decimal("0")
 CHUNK = 500  # ids per IN (...) when loading the subjects a batch touches
 OPENING = {Kind.CARE_CENTRE: "centres_operating", Kind.CANTEEN: "canteens_operating"}
 Key = tuple[str, str, date, date]
+DAY_KEY = ("metric", "district", "day", "recorded_on")  # metric_days' primary key
 SUBJECT_FIELDS = ("district", "kind", "value", "counted", "day")
 
 
@@ -61,17 +63,10 @@ class _Batch:
         sums[1] += per
 
     def write(self) -> None:
-        if self.new:
-            rows = [{"subject_id": k, **self.subjects[k]} for k in self.new]
-            self.conn.execute(metric_subjects.insert(), rows)
-        if self.dirty:
-            changed = [{"_key": k, **self.subjects[k]} for k in self.dirty]
-            statement = (
-                update(metric_subjects)
-                .where(metric_subjects.c.subject_id == bindparam("_key"))
-                .values({n: bindparam(n) for n in SUBJECT_FIELDS})
-            )
-            self.conn.execute(statement, changed)
+        rows = [{"subject_id": k, **self.subjects[k]} for k in self.new]
+        insert_rows(self.conn, metric_subjects, rows)
+        changed = [{"subject_id": k, **self.subjects[k]} for k in self.dirty]
+        update_rows(self.conn, metric_subjects, ("subject_id",), changed)
         _write_sums(self.conn, self.sums)
 
 
@@ -99,25 +94,14 @@ def _write_sums(conn: Connection, sums: dict[Key, list[Decimal]]) -> None:
     existing = {tuple(r[:4]): (r[4], r[5]) for r in conn.execute(query) if tuple(r[:4]) in sums}
     new, changed = [], []
     for key, (amount, per) in sums.items():
-        values = dict(zip(("metric", "district", "day", "recorded_on"), key, strict=True))
+        values = dict(zip(DAY_KEY, key, strict=True))
         if key in existing:
             old_amount, old_per = existing[key]
-            changed.append(
-                {f"_{k}": v for k, v in values.items()}
-                | {"amount": old_amount + amount, "denominator": old_per + per}
-            )
+            changed.append(values | {"amount": old_amount + amount, "denominator": old_per + per})
         else:
             new.append(values | {"amount": amount, "denominator": per})
-    if new:
-        conn.execute(metric_days.insert(), new)
-    if changed:
-        keys = ("metric", "district", "day", "recorded_on")
-        statement = (
-            update(metric_days)
-            .where(and_(*(t[k] == bindparam(f"_{k}") for k in keys)))
-            .values(amount=bindparam("amount"), denominator=bindparam("denominator"))
-        )
-        conn.execute(statement, changed)
+    insert_rows(conn, metric_days, new)
+    update_rows(conn, metric_days, DAY_KEY, changed)
 
 
 _NO_SUBJECT_TO_LOAD = (

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection
 
 from events.retrofit import RetrofitCase, Step
+from projections.bulk import insert_rows, json_text, update_rows
 from projections.tables import retrofit_cases
 
 E = RetrofitCase
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _step(step: str) -> Callable[[Any], dict[str, Any]]:
@@ -33,7 +29,7 @@ _CHANGES: dict[type, Callable[[Any], dict[str, Any]]] = {
         _step(Step.ASSESSED)(e)
         | {
             "checklist_version": e.checklist_version,
-            "assessment_items": _json(e.items),
+            "assessment_items": json_text(e.items),
             "total_cost": e.total,
             "subsidy": e.subsidy,
         }
@@ -91,15 +87,9 @@ class RetrofitCaseList:
             values = _CHANGES[type(event)](event)
             values |= {"version": event.originator_version, "updated_at": event.timestamp}
             (created.get(case_id) or changed.setdefault(case_id, {})).update(values)
-        if created:
-            conn.execute(retrofit_cases.insert(), list(created.values()))
-        for columns, rows in _grouped_by_columns(changed).items():
-            statement = (
-                update(retrofit_cases)
-                .where(retrofit_cases.c.case_id == bindparam("_case_id"))
-                .values({name: bindparam(name) for name in columns})
-            )
-            conn.execute(statement, rows)
+        insert_rows(conn, retrofit_cases, list(created.values()))
+        for rows in _grouped_by_columns(changed):
+            update_rows(conn, retrofit_cases, ("case_id",), rows)
 
 
 def _new_row(event: Any) -> dict[str, Any]:
@@ -123,9 +113,10 @@ def _new_row(event: Any) -> dict[str, Any]:
     }
 
 
-def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> dict[tuple[str, ...], list[dict]]:
+def _grouped_by_columns(changed: dict[Any, dict[str, Any]]) -> list[list[dict[str, Any]]]:
     # executemany needs one column set per statement; a batch has only a handful of them.
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for case_id, values in changed.items():
-        groups.setdefault(tuple(sorted(values)), []).append(values | {"_case_id": case_id})
-    return groups
+        row = {"case_id": case_id} | dict(sorted(values.items()))
+        groups.setdefault(tuple(row), []).append(row)
+    return list(groups.values())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +9,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Connection
 
 from events.retrofit import RetrofitCase
+from projections.bulk import insert_rows, json_text
 from projections.tables import retrofit_timeline
 
 E = RetrofitCase
@@ -54,7 +54,7 @@ class RetrofitTimeline:
 
     def apply(self, conn: Connection, events: Sequence[Any]) -> None:
         """Add the entries of a batch of events in one statement."""
-        conn.execute(retrofit_timeline.insert(), [_entry(event) for event in events])
+        insert_rows(conn, retrofit_timeline, [_entry(event) for event in events])
 
 
 def _entry(event: Any) -> dict[str, Any]:
@@ -68,7 +68,7 @@ def _entry(event: Any) -> dict[str, Any]:
         "occurred_at": event.timestamp,
         "actor_id": event.actor_id,
         "kind": kind,
-        "details": json.dumps(details, ensure_ascii=False, default=str),
+        "details": json_text(details),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -12,7 +13,7 @@ from typing import Any, Protocol
 from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, Engine, Table, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,7 +21,13 @@ from events import clock
 from projections.tables import metadata, positions
 
 log = logging.getLogger(__name__)
-BATCH_SIZE = 1000
+# Log events read, decoded and applied per transaction (all read models together). Far behind
+# the head (a cold start, a rebuild), bigger batches write each index page touched once per
+# batch instead of once per 1,000 events: a third less CPU and a third of the bytes written
+# than 1,000 on SQLite (measured on a 50,000-event log). The price: on SQLite a web worker
+# writing meanwhile waits for the batch's transaction (a few tenths of a second); near the
+# head a batch is only the few new events.
+BATCH_SIZE = 5000
 # Honoured by services.database.make_engine: start SQLite write transactions IMMEDIATE.
 WRITE_OPTION = "anlao_write"
 
@@ -73,58 +80,121 @@ class Projector:
                     index.create(conn, checkfirst=True)
 
     def catch_up(self) -> int:
-        """Apply every event not yet projected; returns how many events were applied."""
-        return sum(self._catch_up_one(p) for p in self.projections)
-
-    def _catch_up_one(self, projection: Projection) -> int:
+        """Apply every event not yet projected; returns how many events were applied (an event
+        counts once for each read model that reads it)."""
         applied = 0
         while True:
-            count, more = self._project_batch(projection)
-            applied += count
-            if not more:
+            with _collector_paused():
+                count = self._project_batch()
+            if count is None:
                 return applied
+            applied += count
 
-    def _project_batch(self, projection: Projection) -> tuple[int, bool]:
+    def _project_batch(self) -> int | None:
+        """Project one batch of the log into every read model that stands at its start: the
+        batch is read and decoded once for all of them and written in one transaction (one
+        commit instead of one per read model). None when every read model is at the head."""
         # Read the log first and only then take the write lock, never the other way round: on
         # SQLite the library's writers hold its connection pool while they wait for that lock,
         # so a read from the pool under the lock can wait for them in a circle (broken only by
         # the pool's 5 s timeout, as an error). Up to date: no write transaction at all.
-        start = self.position(projection.name)
         head = self._recorder.max_notification_id() or 0
-        if head <= start:
-            return 0, False
+        stored = self._positions()
+        starts = sorted({at for p in self.projections if (at := stored.get(p.name, 0)) < head})
+        if not starts:
+            return None
+        start = starts[0]
+        # Stop where the next read models stand, so that the laggards join them there and from
+        # then on share their batches.
+        stop = starts[1] if len(starts) > 1 else head
+        group = [p for p in self.projections if stored.get(p.name, 0) == start]
         notifications = self._recorder.select_notifications(
-            start=start, stop=head, limit=BATCH_SIZE,
-            topics=tuple(projection.topics), inclusive_of_start=False,
+            start=start, stop=stop, limit=BATCH_SIZE,
+            topics=_union_of_topics(group), inclusive_of_start=False,
         )  # fmt: skip
-        events = [self._mapper.to_domain_event(n) for n in notifications]
-        full = len(notifications) == BATCH_SIZE
+        events = self._decode(notifications, group)
+        reached = notifications[-1].id if len(notifications) == BATCH_SIZE else stop
         with self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
-                if self._lock_position(conn, projection.name) != start:
-                    return 0, True  # another worker moved on meanwhile: read again from there
-                if events:
-                    projection.apply(conn, events)
-                reached = notifications[-1].id if full else head
-                conn.execute(
-                    positions.update().where(positions.c.name == projection.name)
-                    .values(position=reached)
-                )  # fmt: skip
-                return len(notifications), full
+                ready = self._lock_positions(conn, group, start, stored)
+                applied, failure = self._apply_each(conn, ready, events, reached)
+        if failure is not None:
+            raise failure
+        return applied
+
+    def _decode(
+        self, notifications: Sequence[Any], group: Sequence[Projection]
+    ) -> dict[str, list[Any]]:
+        """Each read model's events of the batch, in log order; each event decoded once."""
+        events: dict[str, list[Any]] = {p.name: [] for p in group}
+        readers: dict[str, list[list[Any]]] = {}
+        for notification in notifications:
+            topic = notification.topic
+            lists = readers.get(topic)
+            if lists is None:
+                lists = readers[topic] = [
+                    events[p.name] for p in group if not p.topics or topic in p.topics
+                ]
+            if lists:
+                event = self._mapper.to_domain_event(notification)
+                for found in lists:
+                    found.append(event)
+        return events
 
     @staticmethod
-    def _lock_position(conn: Connection, name: str) -> int:
-        # Two projectors starting on a fresh table must not both insert the row (on PostgreSQL
-        # the loser would fail on the primary key): insert if missing, then lock and read.
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        conn.execute(
-            dialect_insert(positions)
-            .values(name=name, position=0)
-            .on_conflict_do_nothing(index_elements=[positions.c.name])
+    def _apply_each(
+        conn: Connection, ready: Sequence[Projection], events: dict[str, list[Any]], reached: int
+    ) -> tuple[int, Exception | None]:
+        """Apply the batch to each read model and move its position, each in a savepoint: one
+        that fails leaves its rows and position as they were and the others still commit (a
+        bug in one read model must not hold up the rest); the failure is raised after."""
+        applied, done, failure = 0, [], None
+        for projection in ready:
+            mine = events[projection.name]
+            try:
+                if mine:  # none of its events in the batch: only its position moves
+                    with conn.begin_nested():
+                        projection.apply(conn, mine)
+            except Exception as error:
+                failure = failure or error
+                continue
+            applied += len(mine)
+            done.append({"_name": projection.name, "position": reached})
+        if done:
+            conn.execute(_MOVE_POSITION, done)
+        return applied, failure
+
+    @staticmethod
+    def _lock_positions(
+        conn: Connection, group: Sequence[Projection], start: int, stored: dict[str, int]
+    ) -> list[Projection]:
+        """The read models of the group still at `start`, their position rows locked (another
+        worker may have moved some on meanwhile: those are left for the next round)."""
+        # Two projectors starting on a fresh table must not both insert a row (on PostgreSQL
+        # the loser would fail on the primary key): insert the missing ones if still missing.
+        missing = [{"name": p.name, "position": 0} for p in group if p.name not in stored]
+        if missing:
+            dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            statement = dialect_insert(positions).on_conflict_do_nothing(
+                index_elements=[positions.c.name]
+            )
+            conn.execute(statement, missing)
+        # Locked in name order, as every projector does: two never wait for each other in a circle.
+        names = sorted(p.name for p in group)
+        query = (
+            select(positions.c.name, positions.c.position)
+            .where(positions.c.name.in_(names))
+            .order_by(positions.c.name)
+            .with_for_update()
         )
-        query = select(positions.c.position).where(positions.c.name == name).with_for_update()
-        return int(conn.execute(query).scalar_one())
+        locked = {name: int(position) for name, position in conn.execute(query)}
+        return [p for p in group if locked.get(p.name) == start]
+
+    def _positions(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(positions.c.name, positions.c.position))
+            return {name: int(position) for name, position in rows}
 
     def position(self, name: str) -> int:
         """How far a projection has got in the log (0 before its first event)."""
@@ -188,3 +258,32 @@ class Projector:
                     pass
 
             yield wait
+
+
+_MOVE_POSITION = (
+    positions.update()
+    .where(positions.c.name == bindparam("_name"))
+    .values(position=bindparam("position"))
+)
+
+
+def _union_of_topics(group: Sequence[Projection]) -> tuple[str, ...]:
+    """The topics any of the group reads (none: read everything, if one of them does)."""
+    if any(not p.topics for p in group):
+        return ()
+    return tuple(sorted({t for p in group for t in p.topics}))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Hold off the cyclic garbage collector while a batch runs. A batch allocates hundreds of
+    thousands of short-lived objects (decoded events, rows, parameters), which trigger many
+    collections that each walk the older objects too (about 15% of a catch-up's time), yet
+    reference counting frees them all; any cycles are collected between batches."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

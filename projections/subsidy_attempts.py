@@ -10,6 +10,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, select
 
 from events.subsidy_claims import ElderSubsidies
+from projections.bulk import insert_rows
 from projections.ledger_tables import double_subsidy_attempts, subsidy_claimants
 
 E = ElderSubsidies
@@ -45,12 +46,12 @@ class DoubleSubsidyAttempts:
         refused = [e for e in events if isinstance(e, E.DoubleSubsidyRefused)]
         if opened:
             claimants = [{"claims_id": c, "person_id": p} for c, p in opened.items()]
-            conn.execute(subsidy_claimants.insert(), claimants)
+            insert_rows(conn, subsidy_claimants, claimants)
         if not refused:
             return
         people = opened | _people(conn, {e.originator_id for e in refused} - opened.keys())
         rows = [_attempt(e, people[e.originator_id]) for e in refused]
-        conn.execute(double_subsidy_attempts.insert(), rows)
+        insert_rows(conn, double_subsidy_attempts, rows)
 
 
 def _people(conn: Connection, claims_ids: set[UUID]) -> dict[UUID, UUID]:

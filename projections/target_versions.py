@@ -10,6 +10,7 @@ from eventsourcing.utils import get_topic
 from sqlalchemy import Connection, select
 
 from events.target import SupervisionTarget as T
+from projections.bulk import insert_rows
 from projections.supervision_tables import target_versions
 
 _FIELDS = ("metric", "programme", "district", "value", "start", "deadline", "withdrawn")
@@ -39,8 +40,7 @@ class TargetVersions:
                     "reason": getattr(e, "reason", "") or getattr(e, "note", ""),
                 }
             )
-        if rows:
-            conn.execute(target_versions.insert(), rows)
+        insert_rows(conn, target_versions, rows)
 
 
 def _latest(conn: Connection, ids: set[Any]) -> dict[Any, dict[str, Any]]:
