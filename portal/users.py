@@ -72,13 +72,13 @@ def end_session() -> None:
 def load_user(user_id: str) -> PortalUser | None:
     """Flask-Login's loader, run on every request that asks who is signed in: the user only
     while their server-side session lives (not signed out, not timed out, password unchanged)."""
-    if not runtime().accounts.sessions.check(session.get("sid"), user_id):
+    found = runtime().accounts.sessions.signed_in(session.get("sid"), user_id)
+    if not found.live:
         for key in SIGN_IN_KEYS:
             session.pop(key, None)
         flash(_("为了安全,您的登录已经结束(较长时间没有操作,或已在别处退出)。请重新登录。"), "info")
         return None
-    account = runtime().accounts.get(user_id)
-    return PortalUser(account) if account else None
+    return PortalUser(Account(**found.account)) if found.account else None
 
 
 def client_ip() -> str:

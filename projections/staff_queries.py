@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Engine, select
 
+from projections.retrofit_queries import TimelineEntry
 from projections.tables import retrofit_timeline as tl
 
 # Timeline entries whose details carry photos ({"sha256", "media_type"} each).
@@ -38,6 +39,16 @@ def case_photos(engine: Engine, case_id: UUID) -> tuple[CasePhoto, ...]:
         CasePhoto(photo["sha256"], photo["media_type"], row.kind, _aware(row.occurred_at))
         for row in rows
         for photo in json.loads(row.details).get("photos", [])
+    )
+
+
+def photos_in(entries: tuple[TimelineEntry, ...]) -> tuple[CasePhoto, ...]:
+    """The same photos taken from a timeline the page has already read (one query fewer)."""
+    return tuple(
+        CasePhoto(photo["sha256"], photo["media_type"], entry.kind, entry.occurred_at)
+        for entry in entries
+        if entry.kind in PHOTO_KINDS
+        for photo in entry.details.get("photos", [])
     )
 
 

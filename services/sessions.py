@@ -12,13 +12,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, DateTime, Engine, String, Table, delete, select, update
 
 from events import clock
 from events.roles import Role
 from services.database import writing
-from services.tables import metadata
+from services.tables import accounts, metadata
 
 user_sessions = Table(
     "user_sessions",
@@ -57,6 +58,19 @@ LONGEST = max(p.absolute for p in POLICIES.values())
 TOUCH_EVERY = timedelta(minutes=1)
 
 
+# The account columns a signed-in page needs (services.accounts.Account's fields, in order).
+ACCOUNT_FIELDS = ("user_id", "login", "display_name", "role", "district", "community",
+                  "facility_id")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SessionCheck:
+    """Whether a session lives, and its account's columns (None if the account is gone)."""
+
+    live: bool
+    account: dict[str, str] | None
+
+
 def session_kind(role: str, remember: bool) -> str:
     """Which policy a new session gets: remember-me is for families only."""
     if role != Role.FAMILY:
@@ -90,15 +104,31 @@ class SessionStore:
 
     def check(self, token: str | None, user_id: str) -> bool:
         """True while the session exists, belongs to this user and has timed out neither way."""
+        return self.signed_in(token, user_id).live
+
+    def signed_in(self, token: str | None, user_id: str) -> SessionCheck:
+        """`check`, and in the same query the account's row: every page asks both, and one
+        round trip instead of two is a measurable share of a page (bench.portal_load)."""
         if not token:
-            return False
+            return SessionCheck(live=False, account=None)
         digest = _digest(token)
+        query = (
+            select(user_sessions, *(accounts.c[name] for name in ACCOUNT_FIELDS[1:]))
+            .outerjoin(accounts, accounts.c.user_id == user_sessions.c.user_id)
+            .where(user_sessions.c.token_digest == digest)
+        )
         with self._engine.connect() as conn:
-            row = conn.execute(
-                select(user_sessions).where(user_sessions.c.token_digest == digest)
-            ).first()
+            row = conn.execute(query).first()
         if row is None or row.user_id != user_id:
-            return False
+            return SessionCheck(live=False, account=None)
+        if not self._still_live(digest, row):
+            return SessionCheck(live=False, account=None)
+        account = {name: getattr(row, name) for name in ACCOUNT_FIELDS}
+        return SessionCheck(live=True, account=account if row.login is not None else None)
+
+    def _still_live(self, digest: str, row: Any) -> bool:
+        """Not timed out (a dead session is deleted); the last-seen time is moved on at most
+        once every TOUCH_EVERY."""
         now = clock.now()
         policy = POLICIES.get(row.kind)
         created, seen = _aware(row.created_at), _aware(row.last_seen_at)

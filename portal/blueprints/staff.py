@@ -9,9 +9,10 @@ from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, g, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import SelectChoice
 
 from events import clock
@@ -26,10 +27,13 @@ from portal.rendering import page, page_or_fragment
 from portal.runtime import runtime
 from portal.steps import load_case
 from portal.users import current_actor, roles_required
+from projections.position_cache import PositionCache
+from projections.retrofit_cases import RetrofitCaseList
 from projections.retrofit_queries import WORK_STEPS, count_by_step, list_cases
 
 bp = Blueprint("staff", __name__)
 
+_PLACEHOLDER = UUID(int=0)
 LATE_AFTER_DAYS = 10  # a case waiting longer than this in one step is tagged as late
 WORKLIST_FIRST = (Role.CASEWORKER, Role.ASSESSOR, Role.INSPECTOR)
 SEES_DISTRICTS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
@@ -56,6 +60,38 @@ def yuan(amount: Decimal | str | None) -> str:
     return "" if amount is None else f"{Decimal(str(amount)):,.2f}"
 
 
+@bp.app_template_filter("days_waiting")
+def days_waiting(days: int, late_after: int) -> Markup:
+    """A queue row's days in its step, tagged when late. A filter rather than a macro or an
+    include, with the sentence translated once a page: done on every row, those took about a
+    sixth of a 50-row queue page."""
+    late, plain = _day_sentences()
+    if days > late_after:
+        return Markup('<span class="tag tag-late">%s</span>') % (late % {"n": days})
+    return escape(plain % {"n": days})
+
+
+def _day_sentences() -> tuple[str, str]:
+    found = g.get("day_sentences")
+    if found is None:
+        found = g.day_sentences = (_("%(n)s 天,已超时"), _("%(n)s 天"))
+    return found
+
+
+@bp.app_template_global("link_base")
+def link_base(endpoint: str, key: str) -> str:
+    """The address of `endpoint` without its final id part, built once for a list's links
+    (`link_base("staff.case", "case_id") ~ row.case_id`) instead of once per row."""
+    return url_for(endpoint, **{key: _PLACEHOLDER}).removesuffix(str(_PLACEHOLDER))
+
+
+@bp.app_template_filter("resolved")
+def resolved(names: Mapping[str, Any]) -> dict[str, str]:
+    """A table of lazily translated labels, translated once for the page instead of on every
+    row that shows one."""
+    return {key: str(label) for key, label in names.items()}
+
+
 @bp.get("/cases")
 @roles_required(*Role.STAFF)
 def queue() -> Response:
@@ -64,8 +100,7 @@ def queue() -> Response:
     default_view = "mine" if actor.role in WORKLIST_FIRST else "all"
     form = QueueFilterForm(formdata=request.args, view=default_view)
     steps = {s: labels.STEPS[s] for s in Step.ALL}
-    counts = partial(count_by_step, runtime().engine, actor)
-    with_choices(form, actor, steps, counts, worklist=actor.role in WORK_STEPS)
+    with_choices(form, actor, steps, _step_counts(actor), worklist=actor.role in WORK_STEPS)
     return show_queue(
         "retrofit",
         form,
@@ -75,6 +110,21 @@ def queue() -> Response:
         "staff/_case_rows.html",
         applicant_side=actor.role == Role.COMMUNITY_WORKER,
     )
+
+
+def _step_counts(actor: Actor) -> Callable[..., dict[str, int]]:
+    """count_by_step for this actor, kept while the case list's read model has not moved on:
+    counting a district's cases on every queue page would cost more than the rest of it."""
+    rt = runtime()
+    cache = current_app.extensions.setdefault("anlao.step_counts", PositionCache())
+    position = rt.projector.position(RetrofitCaseList.name)  # read before counting
+
+    def counts(district: str = "") -> dict[str, int]:
+        return cache.get(
+            (actor, district), position, partial(count_by_step, rt.engine, actor, district=district)
+        )
+
+    return counts
 
 
 def with_choices(

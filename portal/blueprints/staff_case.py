@@ -32,7 +32,7 @@ from portal.steps import load_case, perform
 from portal.timeline import describe
 from portal.users import current_actor
 from projections.retrofit_queries import CaseDetail, timeline
-from projections.staff_queries import case_photos
+from projections.staff_queries import photos_in
 from services.retrofit import ALLOWED
 
 # Step forms on the case page; each key is also the endpoint (staff.<key>) it posts to.
@@ -118,6 +118,7 @@ def render_case(
 ) -> Response:
     """The case page; a submitted form that was refused is shown again as typed."""
     actor, rt = current_actor(), runtime()
+    entries = timeline(rt.engine, case.case_id)
     actions = available_actions(case, actor)
     forms = {
         a: submitted if a == action and submitted else action_form(a, case, submitted=False)
@@ -136,8 +137,8 @@ def render_case(
         elder=elder_view(rt.persons, case.person_id, actor),
         needs=rt.persons.needs(case.case_id),
         staff_names=_staff_names(case),
-        photos=case_photos(rt.engine, case.case_id),
-        timeline=describe(timeline(rt.engine, case.case_id)),
+        photos=photos_in(entries),
+        timeline=describe(entries),
         applicant_side=actor.role == Role.COMMUNITY_WORKER,
         since=case.step_since.astimezone(CITY_TZ),
         city_tz=CITY_TZ,
