@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # writing meanwhile waits for the batch's transaction (a few tenths of a second); near the
 # head a batch is only the few new events.
 BATCH_SIZE = 5000
+# SQLite page cache (KiB) of the connection writing a batch; SQLite's own default after it.
+BATCH_CACHE_KIB = 256 * 1024
+_DEFAULT_CACHE = -2000
 # Honoured by services.database.make_engine: start SQLite write transactions IMMEDIATE.
 WRITE_OPTION = "anlao_write"
 
@@ -114,7 +117,7 @@ class Projector:
         )  # fmt: skip
         events = self._decode(notifications, group)
         reached = notifications[-1].id if len(notifications) == BATCH_SIZE else stop
-        with self._engine.connect() as conn:
+        with self._engine.connect() as conn, _batch_page_cache(conn):
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 ready = self._lock_positions(conn, group, start, stored)
@@ -272,6 +275,24 @@ def _union_of_topics(group: Sequence[Projection]) -> tuple[str, ...]:
     if any(not p.topics for p in group):
         return ()
     return tuple(sorted({t for p in group for t in p.topics}))
+
+
+@contextmanager
+def _batch_page_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a large page cache for the batch's connection while it writes, back to the
+    default after (the connection returns to a pool that web requests share). A batch
+    updates index pages all over the read models' tables; with SQLite's default 2 MB cache it
+    reads many of them again for each statement (a fifth of a cold catch-up's time at a
+    million events, bench.projection_catchup)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection  # a PRAGMA through SQLAlchemy would open a transaction
+    raw.execute(f"PRAGMA cache_size=-{BATCH_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={_DEFAULT_CACHE}")
 
 
 @contextmanager

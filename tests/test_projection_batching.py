@@ -270,3 +270,24 @@ def test_bulk_writes_break_no_constraint_silently(engine: Engine) -> None:
     with pytest.raises(Exception, match=r"(?i)null"), engine.begin() as conn:
         insert_rows(conn, by_bulk, [rows[0] | {"item_id": uuid4(), "label": None}])
     assert len(table_rows(engine, by_bulk)) == 3
+
+
+def test_a_batch_writes_with_a_large_page_cache_and_hands_the_pool_back_the_default(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if rt.engine.dialect.name != "sqlite":
+        pytest.skip("the page cache is SQLite's; PostgreSQL's shared buffers are the server's")
+    seen: list[int] = []
+    original = RetrofitCaseList.apply
+
+    def noting_the_cache(self: RetrofitCaseList, conn: Connection, events: Any) -> None:
+        seen.append(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        original(self, conn, events)
+
+    monkeypatch.setattr(RetrofitCaseList, "apply", noting_the_cache)
+    walk(rt, Step.APPROVED)
+    rt.projector.catch_up()
+    assert seen == [-runner.BATCH_CACHE_KIB]
+    # The pool holds the one connection the batch used: web requests get SQLite's default.
+    with rt.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -2000
