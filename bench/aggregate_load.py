@@ -34,6 +34,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from bench import ledger_replay
+from bench.cli import command_line
 from bench.seeding import bench_runtime
 from events import clock
 from events.facility import MILESTONES, FacilityProject, Kind
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
             plain_facilities.close()
             plain_ledger.close()
     figures = {
-        "command": _command(argv), "backend": backend, "cpus": _cpus(),
+        "command": command_line("bench.aggregate_load", argv), "backend": backend, "cpus": _cpus(),
         "load_average": round(os.getloadavg()[0], 1), "batch": BATCH,
         "intervals": {"facility": FACILITY_INTERVAL, "fund": FUND_INTERVAL},
         "building_s": round(building, 1), "total_s": round(time.perf_counter() - started, 1),
@@ -247,11 +248,6 @@ def _cell(t: Timing) -> str:
 
 def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _command(argv: list[str] | None) -> str:
-    args = sys.argv[1:] if argv is None else argv
-    return f"python -m bench.aggregate_load {' '.join(args)}".rstrip()
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

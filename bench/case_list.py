@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from bench.cli import command_line
 from bench.seeding import bench_runtime, seed_in_batches
 from events import clock
 from events.retrofit import Step
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         visible = sum(count_by_step(rt.engine, CASEWORKER).values())
         rows = _timings(rt.engine, now, args.requests)
 
-    print(f"command: python -m bench.case_list {' '.join(_argv(argv))}".rstrip())
+    print(f"command: {command_line('bench.case_list', argv)}")
     print(f"backend: {backend}; cases: {args.cases} ({events} events); "
           f"visible to the D01 caseworker: {visible}")  # fmt: skip
     print(f"seeding: {seeding:.1f} s ({args.cases / seeding:,.0f} cases/s, "
@@ -85,10 +85,6 @@ def _measure(query: Callable[[], Any], requests: int) -> tuple[int, float, float
     cuts = statistics.quantiles(samples, n=100)
     rows = len(answer.rows) if hasattr(answer, "rows") else len(answer)
     return rows, cuts[49], cuts[94]
-
-
-def _argv(argv: list[str] | None) -> list[str]:
-    return sys.argv[1:] if argv is None else argv
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -41,6 +41,7 @@ import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bench.cli import command_line
 from bench.seeding import bench_runtime, elder_answers, place, service_actions, staff
 from events.roles import Actor, Role
 from portal.runtime import Runtime, build_runtime
@@ -107,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
                 first += total + writers * WARM_UP
                 print(_line(results[-1]), flush=True)
         stored = _stored_sizes(rt.settings)
-    figures = _figures(args, backend, results, stored)
+    command = {"command": command_line("bench.command_throughput", argv)}
+    figures = command | _figures(args, backend, results, stored)
     _print(figures)
     out = Path(args.json or f"bench/results/command_throughput-{backend}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -288,7 +290,6 @@ def _figures(
     }
     return {
         "backend": backend,
-        "command": _command(args),
         "cpus": os.cpu_count(),
         "results": [asdict(r) for r in results],
         "ratios": ratios,
@@ -321,14 +322,6 @@ def _print(f: dict[str, Any]) -> None:
     for label, ratio in f["ratios"].items():
         print(f"ratio {label}: {ratio:.2f}")
     print(f"stored by the service: {f['stored']}")
-
-
-def _command(args: argparse.Namespace) -> str:
-    line = (f"python -m bench.command_throughput --applications {args.applications} "
-            f"--lifecycles {args.lifecycles} --writers {args.writers}")  # fmt: skip
-    if args.database_url:
-        line += f" --database-url {args.database_url}"
-    return line
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -19,7 +19,6 @@ import argparse
 import os
 import random
 import resource
-import sys
 import time
 import uuid
 from collections import Counter, deque
@@ -30,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from bench.cli import command_line
 from bench.seeding import bench_runtime
 from events import clock
 from events.districts import DISTRICTS
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> None:
         rows, notes = _measure(rt.ledger, fund_id, args)
         load = max(load, os.getloadavg()[0])
     events = args.movements + 1
-    print(f"command: python -m bench.ledger_replay {' '.join(_argv(argv))}".rstrip())
+    print(f"command: {command_line('bench.ledger_replay', argv)}")
     print(f"backend: {backend}; one fund, {args.movements:,} movements ({events:,} events), "
           f"{snapshots:,} snapshots (every {SNAPSHOT_INTERVAL}); {_cpus()} CPUs, "
           f"load average up to {load:.1f} while measuring")  # fmt: skip
@@ -337,10 +337,6 @@ def _as_at_rows(
 
 def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def _argv(argv: list[str] | None) -> list[str]:
-    return sys.argv[1:] if argv is None else argv
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

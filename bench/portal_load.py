@@ -50,6 +50,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.cli import command_line
 from bench.load_driver import (
     MemorySampler,
     Planned,
@@ -378,7 +379,7 @@ def _verdicts(f: dict[str, Any]) -> dict[str, str]:
 
 
 def _print(argv: list[str] | None, args: argparse.Namespace, f: dict[str, Any]) -> None:
-    print(f"\ncommand: python -m bench.portal_load {' '.join(_argv(argv))}".rstrip())
+    print(f"\ncommand: {command_line('bench.portal_load', argv)}")
     print(
         f"backend: {f['backend']}; cases: {f['cases']:,} ({f['events']:,} events); "
         f"gunicorn 2 workers x {args.threads} threads; wrk -t2, {args.duration:g} s a run"
@@ -433,10 +434,6 @@ def _report_run(label: str, r: dict[str, Any]) -> None:
 
 def _say(text: str) -> None:
     print(text, flush=True)
-
-
-def _argv(argv: list[str] | None) -> list[str]:
-    return sys.argv[1:] if argv is None else argv
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

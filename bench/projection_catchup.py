@@ -40,6 +40,7 @@ import psycopg
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
+from bench.cli import command_line
 from bench.ledger_replay import seed as seed_fund
 from bench.programme_seeding import seed_canteen_year, seed_care_year, set_targets
 from bench.seeding import bench_runtime, seed_in_batches
@@ -136,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         result = cold_catch_up(rt.settings)
         print(f"caught up in {result.seconds:.0f} s", flush=True)
         raw = raw_baseline(rt, result.events)
-    figures = _figures(args, backend, mix, seeding, result, raw)
+    command = {"command": command_line("bench.projection_catchup", argv)}
+    figures = command | _figures(args, backend, mix, seeding, result, raw)
     _print(figures)
     out = Path(args.json or f"bench/results/projection_catchup-{backend}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -316,7 +318,6 @@ def _figures(
     ratio = result.events_per_s / raw_rate
     return {
         "backend": backend,
-        "command": _command(args),
         "events_definition": "log events per second of wall time, from a cold start (every "
         "read model at position 0) until every read model has applied the whole log",
         "mix": mix,
@@ -357,13 +358,6 @@ def _print(f: dict[str, Any]) -> None:
     for label, figure, target in rows:
         print(f"{label:<52}{figure:>22}{target:>12}")
     print(f"\ntargets met: {'yes' if f['met'] else 'NO'}")
-
-
-def _command(args: argparse.Namespace) -> str:
-    line = f"python -m bench.projection_catchup --events {args.events}"
-    if args.database_url:
-        line += f" --database-url {args.database_url}"
-    return line
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
