@@ -142,6 +142,8 @@ def test_providers_log_the_days_meals_and_a_home_care_visit(
 
     # Yesterday's log, through the day picker (htmx), lists the visit.
     page.get_by_role("link", name="返回上门服务记录").click()
+    # The log page must have loaded (htmx on it ready) before the day is picked.
+    expect(page.get_by_role("heading", level=1)).to_have_text("上门服务记录")
     page.get_by_label("日期", exact=True).fill(yesterday.isoformat())
     after_swap(care, f"已显示 {yesterday.isoformat()} 的上门服务", "yesterday's visits (htmx)")
     log = page.locator("#visit-log")
