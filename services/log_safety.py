@@ -7,8 +7,11 @@ import re
 from events.national_id import mask_phone
 
 # A run of 7 or more digits standing alone (an ID number may end in X). Digits inside a longer
-# token, such as a UUID's last group or a hash, are not someone's number and stay readable.
-_LONG_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z])\d{7,}[Xx]?(?![0-9A-Za-z])")
+# token, such as a hash or a UUID's first or last group that happens to be all digits, are not
+# someone's number and stay readable.
+_LONG_DIGIT_RUN = re.compile(
+    r"(?<![0-9A-Za-z])(?<![0-9A-Fa-f]{4}-)\d{7,}[Xx]?(?![0-9A-Za-z])(?!-[0-9A-Fa-f]{4}-)"
+)
 
 
 def loggable(value: str, limit: int = 40) -> str:
