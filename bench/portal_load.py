@@ -262,17 +262,33 @@ def _scenarios(
 ) -> dict[str, list[dict[str, Any]]]:
     """Sign in, then measure each page; the apply flow last (it adds cases)."""
     staff = sign_in(port, CASEWORKER, PASSWORD, "/cases")
-    pages = _queue_pages(port, staff)
+    pages = _queue_pages(port, staff) if _chosen(args, "case list, next page") else []
     cases = [Planned("GET", f"/cases/{c}", staff) for c in _d01_cases(rt, CASE_PAGES)]
-    found = {
-        "case list": _measure(port, [Planned("GET", "/cases", staff)], args, folder, "case list"),
-        "case list, next page": _measure(
-            port, [Planned("GET", p, staff) for p in pages], args, folder, "next page"
-        ),
-        "case page": _measure(port, cases, args, folder, "case page"),
+    plans = {
+        "case list": lambda: [Planned("GET", "/cases", staff)],
+        "case list, next page": lambda: [Planned("GET", p, staff) for p in pages],
+        "case page": lambda: cases,
     }
-    found["apply (submit)"] = _apply(rt, args, port, folder)
+    found = {
+        name: _measure(port, plan(), args, folder, name)
+        for name, plan in plans.items()
+        if _chosen(args, name)
+    }
+    if _chosen(args, "apply (submit)"):
+        found["apply (submit)"] = _apply(rt, args, port, folder)
     return found
+
+
+# --only's names for the scenarios
+SHORT_NAMES = {
+    "case list": "list", "case list, next page": "next", "case page": "case",
+    "apply (submit)": "apply",
+}  # fmt: skip
+
+
+def _chosen(args: argparse.Namespace, scenario: str) -> bool:
+    """Whether this run measures the scenario (--only narrows a run to some while tuning)."""
+    return not args.only or SHORT_NAMES[scenario] in args.only
 
 
 def _queue_pages(port: int, staff: SignedIn) -> list[str]:
@@ -366,6 +382,8 @@ def _verdicts(f: dict[str, Any]) -> dict[str, str]:
         "apply (submit)": (APPLY_TARGET[f["backend"]], 50, None),
     }
     for name, (rate, p95_16, p95_64) in checks.items():
+        if name not in f["scenarios"]:
+            continue  # not measured in this run (--only)
         runs = {r["connections"]: r for r in f["scenarios"][name]}
         misses = []
         if runs[16]["req_per_s"] < rate:
@@ -401,7 +419,7 @@ def _print(argv: list[str] | None, args: argparse.Namespace, f: dict[str, Any]) 
             if r["status_errors"] or r["socket_errors"]:
                 print(f"  ! {name} at {r['connections']}: {r['status_errors']} error statuses, "
                       f"{r['socket_errors']} socket errors")  # fmt: skip
-    for r in f["scenarios"]["apply (submit)"]:
+    for r in f["scenarios"].get("apply (submit)", []):
         wrapped = r["plan_wrapped"]
         ran_out = f"; RAN OUT of drafts (started over {wrapped} times)" if wrapped else ""
         print(f"apply at {r['connections']}: {r['requests']:,} submits answered, "
@@ -450,6 +468,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: temp SQLite")
     parser.add_argument("--json", default="", help="where to write the figures")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(SHORT_NAMES.values()),
+        help="measure only this scenario (repeatable; default: all)",
+    )
     return parser.parse_args(argv)
 
 

@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from services.database import writing
@@ -69,44 +71,50 @@ class PersonStore:
         """Record the elder and the application's needs for a case about to be saved, yielding
         the person id. If the case is not saved (the block raises: storage full or away), what
         this call stored is taken back, so a failed submission leaves no personal data behind."""
-        person_id, before = self._record(profile)
+        person_id, before = self._record(profile, (case_id, needs))
         try:
-            self.record_needs(case_id, person_id, needs)
             yield person_id
         except BaseException:
             self._withdraw(case_id, person_id, before)
             raise
 
-    def _record(self, profile: dict[str, str]) -> tuple[UUID, dict[str, object] | None]:
-        """The person id and, if the person existed, their stored values before this write."""
+    def _record(
+        self, profile: dict[str, str], application: tuple[UUID, str] | None = None
+    ) -> tuple[UUID, dict[str, object] | None]:
+        """The person id and, if the person existed, their stored values before this write;
+        with `application` (case id, needs), its needs row too, in the same transaction (one
+        commit per submission: on SQLite every commit queues for the one write lock)."""
         digest = self._digest(profile["national_id"])
         values = {f: profile.get(f) for f in PROFILE_FIELDS} | {"updated_at": datetime.now(UTC)}
         try:
-            return self._upsert(digest, values)
+            return self._upsert(digest, values, application)
         except IntegrityError:
             # The same elder submitted twice at once: on PostgreSQL (READ COMMITTED) both saw
             # no row and the other insert won; it has committed, so a second try updates it.
-            return self._upsert(digest, values)
+            return self._upsert(digest, values, application)
 
     def _upsert(
-        self, digest: str, values: dict[str, object]
+        self, digest: str, values: dict[str, object], application: tuple[UUID, str] | None
     ) -> tuple[UUID, dict[str, object] | None]:
         kept = (persons.c.person_id, *(persons.c[f] for f in (*values, "erased_at")))
         with writing(self._engine) as conn:
             found = conn.execute(select(*kept).where(persons.c.id_digest == digest)).first()
             if found is None:
-                person_id = uuid4()
+                person_id, before = uuid4(), None
                 conn.execute(
                     persons.insert().values(person_id=person_id, id_digest=digest, **values)
                 )
-                return person_id, None
-            before = dict(found._mapping)
-            person_id = before.pop("person_id")
-            conn.execute(
-                update(persons)
-                .where(persons.c.person_id == person_id)
-                .values(erased_at=None, **values)
-            )
+            else:
+                before = dict(found._mapping)
+                person_id = before.pop("person_id")
+                conn.execute(
+                    update(persons)
+                    .where(persons.c.person_id == person_id)
+                    .values(erased_at=None, **values)
+                )
+            if application is not None:
+                case_id, needs = application
+                _record_needs(conn, case_id, person_id, needs)
         return person_id, before
 
     def _withdraw(self, case_id: UUID, person_id: UUID, before: dict[str, object] | None) -> None:
@@ -125,22 +133,6 @@ class PersonStore:
                 conn.execute(persons.delete().where(mine, ~others.exists()))
         except Exception:
             log.warning("could not take back the person rows of unsaved case %s", case_id)
-
-    def record_needs(self, case_id: UUID, person_id: UUID, needs: str) -> None:
-        """Keep an application's free-text needs with the person's erasable data."""
-        # A simultaneous submission of the same application may insert first: keep its row.
-        with suppress(IntegrityError), writing(self._engine) as conn:
-            exists = conn.execute(
-                select(application_details.c.case_id).where(
-                    application_details.c.case_id == case_id
-                )
-            ).first()
-            if exists is None:
-                conn.execute(
-                    application_details.insert().values(
-                        case_id=case_id, person_id=person_id, needs=needs
-                    )
-                )
 
     def get(self, person_id: UUID) -> PersonRecord | None:
         """The person's data, or None if no such person was ever recorded."""
@@ -203,3 +195,15 @@ class PersonStore:
             raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             raw.close()
+
+
+def _record_needs(conn: Connection, case_id: UUID, person_id: UUID, needs: str) -> None:
+    """Keep an application's free-text needs with the person's erasable data."""
+    # A simultaneous submission of the same application may have inserted first: keep its row
+    # (a conflict that aborted the transaction would, on PostgreSQL, take the person with it).
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(
+        dialect_insert(application_details)
+        .values(case_id=case_id, person_id=person_id, needs=needs)
+        .on_conflict_do_nothing(index_elements=[application_details.c.case_id])
+    )

@@ -13,6 +13,7 @@ import pytest
 from events.retrofit import Step
 from events.roles import Role
 from projections.retrofit_queries import case_detail, list_cases
+from tests.support import family_wizard as wizard
 from tests.support.scenario import apply as apply_for
 from tests.support.scenario import elder, national_id, version, walk_to
 
@@ -60,16 +61,13 @@ def fill_all(client, token: str, draft: str, answers: dict[str, dict[str, str]] 
 
 
 def submit(client, token: str, draft: str):
-    """Press 确认并提交申请 on the check page."""
-    return client.post(f"/apply/{draft}/check", data={"csrf_token": token})
+    """Press 确认并提交申请 on the check page (and open the confirmation, as a browser does)."""
+    return wizard.submit(client, token, "retrofit", draft)
 
 
 def done_case_id(response) -> UUID:
     """The case id in the confirmation page's address."""
-    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    found = re.fullmatch(r"/apply/done/([0-9a-f-]{36})", response.headers["Location"])
-    assert found, response.headers["Location"]
-    return UUID(found.group(1))
+    return wizard.done_case_id(response, "retrofit")
 
 
 def cases_of(rt, actor) -> list[Any]:

@@ -150,10 +150,20 @@ def _draft_or_done(actor: Actor, programme: Programme, draft_id: str) -> dict[st
             abort(404)  # another programme's draft: its own pages serve it
         return answers
     case_id = programme.case_id_for(runtime(), actor, draft_id)
-    runtime().catch_up()
-    if programme.find(runtime().engine, actor, case_id) is None:
+    if _own_case(programme, actor, case_id) is None:
         abort(404)
     return redirect(url_for(".done", programme=programme.slug, case_id=case_id), 303)
+
+
+def _own_case(programme: Programme, actor: Actor, case_id: UUID) -> Any:
+    """The case's read-model detail as the actor may see it; a case the actor has just
+    submitted may not be projected yet (the projection worker is a moment behind): then the
+    read models are caught up here, only on that miss, and asked once more."""
+    found = programme.find(runtime().engine, actor, case_id)
+    if found is None:
+        runtime().catch_up()
+        found = programme.find(runtime().engine, actor, case_id)
+    return found
 
 
 def _narrow_places(form: QuestionForm) -> None:
@@ -255,7 +265,7 @@ def check(programme: str, draft_id: str) -> Response:
         case_id = chosen.submit(runtime(), actor, draft_id, answers)
     except DomainError as e:
         return _check_page(actor, chosen, draft_id, answers, 422, e)
-    runtime().catch_up()
+    # No catching up here: the confirmation page does it only if the worker has not yet.
     runtime().drafts.discard(actor.user_id, draft_id)
     return redirect(url_for(".done", programme=chosen.slug, case_id=case_id), 303)
 
@@ -291,7 +301,7 @@ def _check_page(
 def done(programme: str, case_id: UUID) -> Response:
     """The confirmation: the reference number to quote, and what happens next."""
     chosen = programme_of(programme)
-    found = chosen.find(runtime().engine, current_actor(), case_id)
+    found = _own_case(chosen, current_actor(), case_id)
     if found is None:
         abort(404)
     return page("family/done.html", case=found, programme=chosen)

@@ -51,8 +51,13 @@ def fill_all(
 
 
 def submit(client: FlaskClient, token: str, programme: str, draft: str) -> TestResponse:
-    """Press 确认并提交申请 on the check page."""
-    return client.post(f"{PREFIX[programme]}/{draft}/check", data={"csrf_token": token})
+    """Press 确认并提交申请 on the check page; on success, open the confirmation page it
+    redirects to, as a browser does (that page is what brings the new case into view)."""
+    response = client.post(f"{PREFIX[programme]}/{draft}/check", data={"csrf_token": token})
+    if response.status_code == 303 and "/done/" in response.headers["Location"]:
+        confirmation = client.get(response.headers["Location"])
+        assert confirmation.status_code == 200, text(confirmation)[:2000]
+    return response
 
 
 def done_case_id(response: TestResponse, programme: str) -> UUID:
