@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, select
 
+from services.database import writing
 from services.tables import audit_views as av
 
 PATH_LIMIT = 2000  # a longer query string is cut: the endpoint and the start still say enough
@@ -27,7 +28,7 @@ class AuditView:
 
 def record(engine: Engine, *, user_id: str, endpoint: str, path: str, at: datetime) -> None:
     """Log one view; the caller decides what to do if the log cannot be written."""
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(
             insert(av).values(
                 user_id=user_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 
 from services.settings import Settings
+from services.write_gate import GatedConnection, WriteGateTimeout, gate_for
 
 SQLITE_BUSY_TIMEOUT_S = 15
 # How long a new connection to PostgreSQL may take before the request gives up (503).
@@ -30,6 +32,7 @@ STORAGE_FAILURES: tuple[type[Exception], ...] = (
     es.OperationalError,  # the event store: the same, and its pool timing out
     es.InterfaceError,  # the event store could not open a connection at all
     psycopg.OperationalError,  # PostgreSQL errors that reach us untranslated
+    WriteGateTimeout,  # SQLite: no turn to write came in time (services/write_gate.py)
 )
 _SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full" (also max_page_count reached)
 # Any fixed number, the same in every process: the PostgreSQL advisory lock held while tables,
@@ -45,10 +48,12 @@ def make_engine(settings: Settings) -> Engine:
     if url.get_backend_name() == "sqlite":
         Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "factory": GatedConnection},
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", partial(_sqlite_begin, url.database or ""))
         return engine
     url = url.set(drivername="postgresql+psycopg")
     schema = url.query.get("schema")
@@ -67,11 +72,15 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def _sqlite_begin(conn: Connection) -> None:
+def _sqlite_begin(database: str, conn: Connection) -> None:
     # A read-then-write transaction that starts deferred can fail to upgrade its lock
-    # ("database is locked") however long the busy timeout; writers say so up front.
-    immediate = conn.get_execution_options().get(WRITE_OPTION)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # ("database is locked") however long the busy timeout; writers say so up front, and
+    # queue at the write gate first (services/write_gate.py).
+    if conn.get_execution_options().get(WRITE_OPTION):
+        raw = conn.connection.driver_connection
+        raw.begin_writing(gate_for(database), SQLITE_BUSY_TIMEOUT_S)  # type: ignore[union-attr]
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -88,7 +97,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         env = {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "PERSISTENCE_MODULE": "services.write_gate:GatedSQLiteFactory",
             "SQLITE_DBNAME": url.database or "",
             "SQLITE_LOCK_TIMEOUT": str(SQLITE_BUSY_TIMEOUT_S),
         }
