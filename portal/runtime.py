@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from argon2 import PasswordHasher
 from flask import current_app
@@ -39,6 +41,13 @@ from services.tables import metadata as service_tables
 from services.targets import TargetService
 
 log = logging.getLogger(__name__)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+S = TypeVar("S", bound=_Closable)
 
 
 @dataclass
@@ -77,42 +86,52 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, hasher: PasswordHasher | None = None) -> Runtime:
-    """Connect to storage, create missing tables, and wire services and projections."""
+    """Connect to storage, create missing tables, and wire services and projections. If a step
+    fails (the database away or too slow), what the earlier steps opened is closed again."""
     settings.instance_path.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings)
-    with schema_changes(engine):
-        ensure_schema(engine, settings)
-        service_tables.create_all(engine)
-    persons = PersonStore(engine, settings.secret_key)
-    env = event_store_env(settings)
-    retrofit = RetrofitService(env, persons, settings.subsidy_cap)
-    read_models = [
-        RetrofitCaseList(),
-        RetrofitTimeline(),
-        *facility_models.PROJECTIONS,
-        *meal_models.PROJECTIONS,
-        *home_care_models.PROJECTIONS,
-        *ledger_models.PROJECTIONS,
-        *supervision_models.PROJECTIONS,
-    ]
-    projector = Projector(engine, retrofit, read_models)
-    with schema_changes(engine):
-        projector.create_tables()
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        persons=persons,
-        accounts=AccountService(engine, hasher),
-        drafts=DraftStore(engine),
-        photos=PhotoStore(settings.upload_path, settings.max_photo_bytes),
-        retrofit=retrofit,
-        facilities=FacilityService(env),
-        meals=MealService(env, persons),
-        home_care=HomeCareService(env, persons),
-        ledger=LedgerService(env),
-        targets=TargetService(env),
-        projector=projector,
-    )
+    with ExitStack() as opened:
+        engine = make_engine(settings)
+        opened.callback(engine.dispose)
+        with schema_changes(engine):
+            ensure_schema(engine, settings)
+            service_tables.create_all(engine)
+        persons = PersonStore(engine, settings.secret_key)
+        env = event_store_env(settings)
+
+        def started(service: S) -> S:
+            opened.callback(service.close)
+            return service
+
+        retrofit = started(RetrofitService(env, persons, settings.subsidy_cap))
+        read_models = [
+            RetrofitCaseList(),
+            RetrofitTimeline(),
+            *facility_models.PROJECTIONS,
+            *meal_models.PROJECTIONS,
+            *home_care_models.PROJECTIONS,
+            *ledger_models.PROJECTIONS,
+            *supervision_models.PROJECTIONS,
+        ]
+        projector = Projector(engine, retrofit, read_models)
+        with schema_changes(engine):
+            projector.create_tables()
+        built = Runtime(
+            settings=settings,
+            engine=engine,
+            persons=persons,
+            accounts=AccountService(engine, hasher),
+            drafts=DraftStore(engine),
+            photos=PhotoStore(settings.upload_path, settings.max_photo_bytes),
+            retrofit=retrofit,
+            facilities=started(FacilityService(env)),
+            meals=started(MealService(env, persons)),
+            home_care=started(HomeCareService(env, persons)),
+            ledger=started(LedgerService(env)),
+            targets=started(TargetService(env)),
+            projector=projector,
+        )
+        opened.pop_all()  # built whole: `Runtime.dispose` closes it all from now on
+    return built
 
 
 def runtime() -> Runtime:

@@ -21,8 +21,10 @@ SQLITE_BUSY_TIMEOUT_S = 15
 POSTGRES_CONNECT_TIMEOUT_S = 5
 # How long the event store waits for a connection from its pool. The library retries every read
 # and write up to 10 times, 0.2 s apart, each attempt waiting this long: while PostgreSQL is
-# away a request learns so after about 12 s (the library's 30 s default made it 5 minutes).
-EVENT_STORE_POOL_WAIT_S = 1
+# away a request learns so after about 22 s (the library's 30 s default made it 5 minutes), within
+# gunicorn's 60 s. 1 s was too short for a new connection on a machine whose cores are busy
+# (the pool's first connection also sets up types): a CLI command failed that way in a test run.
+EVENT_STORE_POOL_WAIT_S = 2
 # The database is down, unreachable, busy or out of space: the operation did not complete and
 # may succeed if tried again later. The portal answers these with 503 (portal/errors.py).
 STORAGE_FAILURES: tuple[type[Exception], ...] = (
