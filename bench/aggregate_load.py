@@ -20,7 +20,6 @@ Prints a table and writes bench/results/aggregate_load-<backend>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -29,12 +28,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 from bench import ledger_replay
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.seeding import bench_runtime
 from events import clock
 from events.facility import MILESTONES, FacilityProject, Kind
@@ -100,9 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         "rows": [asdict(row) for row in rows],
     }  # fmt: skip
     _print(figures, rows)
-    out = Path(args.json or f"bench/results/aggregate_load-{backend}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    write_figures("aggregate_load", backend, figures, args.json)
 
 
 def _measure_all(

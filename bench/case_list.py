@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.seeding import bench_runtime, seed_in_batches
 from events import clock
 from events.retrofit import Step
@@ -50,6 +50,19 @@ def main(argv: list[str] | None = None) -> None:
     for label, count, p50, p95 in rows:
         print(f"{label:<44}{count:>6}{p50:>9.2f}{p95:>9.2f}")
     print(f"({args.requests} requests per line)")
+    write_figures(
+        "case_list", backend,
+        {
+            "backend": backend, "cases": args.cases, "events": events, "visible": visible,
+            "seeding_s": round(seeding, 2), "projecting_s": round(projecting, 2),
+            "requests": args.requests,
+            "queries": [
+                {"query": label, "rows": count, "p50_ms": round(p50, 3), "p95_ms": round(p95, 3)}
+                for label, count, p50, p95 in rows
+            ],
+        },
+        args.json,
+    )  # fmt: skip
 
 
 def _timings(engine: Any, now: Any, requests: int) -> list[tuple[str, int, float, float]]:
@@ -93,6 +106,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=200, help="requests per query shape")
     parser.add_argument("--batch", type=int, default=250, help="aggregates saved per transaction")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: temp SQLite")
+    parser.add_argument("--json", default="", help="where to write the figures")
     return parser.parse_args(argv)
 
 

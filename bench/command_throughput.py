@@ -25,7 +25,6 @@ person, the application's needs), of the same sizes, from as many writer process
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
@@ -34,14 +33,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.seeding import bench_runtime, elder_answers, place, service_actions, staff
 from events.roles import Actor, Role
 from portal.runtime import Runtime, build_runtime
@@ -111,9 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     command = {"command": command_line("bench.command_throughput", argv)}
     figures = command | _figures(args, backend, results, stored)
     _print(figures)
-    out = Path(args.json or f"bench/results/command_throughput-{backend}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    write_figures("command_throughput", backend, figures, args.json)
 
 
 def run(settings: Settings, kind: str, writers: int, total: int, first: int) -> Result:

@@ -12,17 +12,15 @@ page itself (server time through the Flask test client, signed in as a superviso
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher, profiles
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.programme_seeding import seed_canteen_year, seed_care_year, set_targets
 from bench.seeding import bench_runtime, seed_in_batches
 from events import clock
@@ -61,9 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         "timings_ms": {label: {"p50": p50, "p95": p95} for label, p50, p95 in rows},
     }  # fmt: skip
     _print(argv, figures)
-    out = Path(args.json or f"bench/results/dashboard-{backend.lower()}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    write_figures("dashboard", backend, figures, args.json)
 
 
 def _timings(rt: Any, now: Any, requests: int) -> list[tuple[str, float, float]]:

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.seeding import bench_runtime
 from events import clock
 from events.districts import DISTRICTS
@@ -273,6 +273,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{'measure':<62}{'wall s':>9}{'CPU s':>9}{'target':>9}")
     for row in rows:
         print(f"{row.label:<62}{row.wall:>9.3f}{row.cpu:>9.3f}{row.target:>9}")
+    write_figures(
+        "ledger_replay", backend,
+        {
+            "backend": backend, "movements": args.movements, "events": events,
+            "snapshots": snapshots, "cpus": _cpus(), "load_average_max": round(load, 2),
+            "seeding_s": round(seeding, 2), "notes": notes,
+            "measures": [
+                {"measure": r.label, "wall_s": round(r.wall, 4), "cpu_s": round(r.cpu, 4),
+                 "target": r.target}
+                for r in rows
+            ],
+        },
+        args.json,
+    )  # fmt: skip
 
 
 def _measure(
@@ -346,6 +360,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--moments", type=int, default=20, help="random dates for balance_at")
     parser.add_argument("--checked", type=int, default=4, help="of those, replayed in full")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: temp SQLite")
+    parser.add_argument("--json", default="", help="where to write the figures")
     return parser.parse_args(argv)
 
 

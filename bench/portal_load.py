@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import html as html_lib
 import itertools
-import json
 import os
 import random
 import re
@@ -50,7 +49,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.load_driver import (
     MemorySampler,
     Planned,
@@ -103,9 +102,7 @@ def main(argv: list[str] | None = None) -> None:
     figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     figures["targets"] = _verdicts(figures)
     _print(argv, args, figures)
-    out = Path(args.json or f"bench/results/portal_load-{backend}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    write_figures("portal_load", backend, figures, args.json)
 
 
 # -- the database ---------------------------------------------------------------------------

@@ -32,7 +32,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -40,7 +39,7 @@ import psycopg
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.ledger_replay import seed as seed_fund
 from bench.programme_seeding import seed_canteen_year, seed_care_year, set_targets
 from bench.seeding import bench_runtime, seed_in_batches
@@ -140,9 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     command = {"command": command_line("bench.projection_catchup", argv)}
     figures = command | _figures(args, backend, mix, seeding, result, raw)
     _print(figures)
-    out = Path(args.json or f"bench/results/projection_catchup-{backend}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=2))
+    write_figures("projection_catchup", backend, figures, args.json)
 
 
 def seed(rt: Runtime, events: int) -> dict[str, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from bench.cli import command_line
+from bench.cli import command_line, write_figures
 from bench.seeding import bench_runtime, seed_through_services
 
 
@@ -45,6 +45,16 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  applications/s:      {applied / best:,.0f}  (an event once per read model reading it)"
     )
+    write_figures(
+        "projection_throughput", backend,
+        {
+            "backend": backend, "cases": args.cases, "events": events, "read_models": projections,
+            "seeding_s": round(seeding, 2), "seeding_events_per_s": round(events / seeding),
+            "rebuilds_s": [round(r, 3) for r in rebuilds], "best_s": round(best, 3),
+            "log_events_per_s": round(events / best), "applications_per_s": round(applied / best),
+        },
+        args.json,
+    )  # fmt: skip
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +62,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cases", type=int, default=2000, help="cases to seed (default 2000)")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL; default: temp SQLite")
     parser.add_argument("--repeat", type=int, default=3, help="rebuilds to time (default 3)")
+    parser.add_argument("--json", default="", help="where to write the figures")
     return parser.parse_args(argv)
 
 
