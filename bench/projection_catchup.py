@@ -8,8 +8,9 @@ mixed steps over a year (55%), home-care cases visited every three days (30%), c
 recording every day's meals (10%), a fund's movements (5%), and a target for every metric. The
 events are stored in the order they happened, every aggregate interleaved by time, as a city's
 log would hold them. Then a new process (spawned, as the projection worker starts) builds its
-runtime and runs `Projector.catch_up()` from position 0 for every read model, timed until
-every read model is at the head of the log. Beside it, in the same run and database, a
+runtime and catches up from position 0 for every read model in the worker's batches
+(`catch_up(WORKER_BATCH_SIZE)`, as its loop does), timed until every read model is at the
+head of the log. Beside it, in the same run and database, a
 raw-SQL baseline: as many rows as the log has events, as wide as a timeline row and keyed by
 random UUIDs like the read models, inserted by the bare driver (sqlite3 or psycopg) 1,000 a
 transaction with a position row updated in each.
@@ -45,6 +46,7 @@ from bench.programme_seeding import seed_canteen_year, seed_care_year, set_targe
 from bench.seeding import bench_runtime, seed_in_batches
 from events import clock
 from portal.runtime import Runtime, build_runtime
+from projections.runner import WORKER_BATCH_SIZE
 from services.settings import Settings
 
 RAW_BATCH = 1000  # rows per transaction in the baseline (the 500-1,000)
@@ -178,7 +180,7 @@ def _catch_up_in_worker(settings: Settings) -> CatchUp:
         at_start, written = psutil.Process().memory_info().rss, _bytes_written()
         with _sampling_rss() as peak, _counting_commits(worker.engine) as commits:
             wall, cpu = time.perf_counter(), time.process_time()
-            applied = worker.projector.catch_up()
+            applied = worker.projector.catch_up(WORKER_BATCH_SIZE)  # as the worker's loop does
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         written = _bytes_written() - written
         lag = worker.projector.lag()

@@ -88,6 +88,26 @@ def test_read_models_at_one_position_share_each_batch(
     assert positions(rt, both) == dict.fromkeys(BOTH, head(rt))
 
 
+def test_the_worker_and_a_rebuild_take_bigger_batches_than_a_request(
+    rt: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runner, "BATCH_SIZE", 4)
+    monkeypatch.setattr(runner, "WORKER_BATCH_SIZE", 10)
+    walk(rt, Step.CLOSED)
+    walk(rt, Step.ACCEPTED)  # 18 events
+    both = Projector(rt.engine, rt.retrofit, [RetrofitCaseList(), RetrofitTimeline()])
+    with Commits(rt.engine) as commits:
+        assert both.catch_up() == 2 * 18  # as a request catches up: batches of 4
+    assert commits.count == math.ceil(18 / 4)
+    live = read_models(rt.engine)
+    with Commits(rt.engine) as creating:
+        both.create_tables()  # what a rebuild commits besides its batches (and the drop)
+    with Commits(rt.engine) as commits:
+        assert both.rebuild() == 2 * 18  # the worker's batches of 10
+    assert commits.count == 1 + creating.count + math.ceil(18 / 10)
+    assert read_models(rt.engine) == live
+
+
 def test_a_read_model_added_later_catches_up_alone_then_joins_the_others(
     rt: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
