@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     ApplicationRecorder,
@@ -18,10 +19,11 @@ from eventsourcing.persistence import (
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 
-from services.database import SCHEMA_LOCK
+from services.database import SCHEMA_LOCK, STORAGE_FAILURES, describe_failure
 from services.errors import StaleCase
 
 A = TypeVar("A", bound=Aggregate)
+log = logging.getLogger(__name__)
 
 
 class AnlaoApplication(Application):
@@ -53,6 +55,16 @@ class AnlaoApplication(Application):
         """The snapshot store, its tables created by one process at a time."""
         with _one_at_a_time(self.factory):
             return super().construct_snapshot_store()
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[Any]) -> None:
+        """Snapshots are taken after the events are stored. One that cannot be written (the
+        database failing just then) must not fail the command, whose events are already
+        saved: the user would be told to try again a change that was made. A missing snapshot
+        costs only a longer replay, until the next interval's snapshot."""
+        try:
+            super()._take_snapshots(processing_event)
+        except STORAGE_FAILURES as e:
+            log.warning("snapshot not taken (the events are saved): %s", describe_failure(e))
 
     def _exists(self, aggregate_id: UUID) -> bool:
         try:

@@ -292,6 +292,44 @@ def test_no_snapshot_holds_personal_data_or_free_text(rt: Runtime) -> None:
     assert "李建国".encode() not in canteen_state
 
 
+def test_a_snapshot_that_cannot_be_written_fails_neither_the_command_nor_later_loads(
+    rt: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = rt.facilities
+    facility_id = long_facility(app, Kind.CANTEEN, SNAPSHOT_INTERVAL - 1)
+    _refuse_snapshot_writes(rt, app.snapshots.recorder.events_table_name)
+    facility = app.repository.get(facility_id)
+    _inspect(facility)  # the event that makes a snapshot due
+    app.save(facility)  # stored; the snapshot fails after, and is left out
+
+    assert snapshot_versions(app, facility_id) == []
+    assert "snapshot not taken (the events are saved)" in caplog.text
+    assert_loads_as_replayed(app, facility_id)
+    assert app.repository.get(facility_id).version == SNAPSHOT_INTERVAL
+
+
+def _refuse_snapshot_writes(rt: Runtime, table: str) -> None:
+    """Make every write to the snapshot table fail as a storage failure would (reads still
+    work): on PostgreSQL a trigger that reports a full disk; on SQLite a trigger writing to a
+    table that no longer exists ("no such table", as SQLite reports a lost file)."""
+    if rt.settings.is_sqlite:
+        _sql(rt, "CREATE TABLE gone (x INTEGER)", table)
+        _sql(rt, "CREATE TRIGGER refuse BEFORE INSERT ON {t} BEGIN INSERT INTO gone VALUES (1); END",
+             table)  # fmt: skip
+        _sql(rt, "DROP TABLE gone", table)
+        return
+    schema = make_url(rt.settings.database_url).query["schema"]  # this test's own schema
+    function = f'"{schema}".refuse'
+    _sql(
+        rt,
+        f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'no space' USING ERRCODE = 'disk_full'; END $$",
+        table,
+    )
+    _sql(rt, "CREATE TRIGGER refuse BEFORE INSERT ON {t} FOR EACH ROW EXECUTE FUNCTION "
+             f"{function}()", table)  # fmt: skip
+
+
 def raw_snapshots(rt: Runtime, app: Any, aggregate_id: UUID) -> list[tuple[str, bytes]]:
     """(topic, state) of an aggregate's snapshot rows straight from the table, no library."""
     table = app.snapshots.recorder.events_table_name  # snapshots, or anlao_snapshots
