@@ -262,12 +262,12 @@ def _scenarios(
     pages = _queue_pages(port, staff) if _chosen(args, "case list, next page") else []
     cases = [Planned("GET", f"/cases/{c}", staff) for c in _d01_cases(rt, CASE_PAGES)]
     plans = {
-        "case list": lambda: [Planned("GET", "/cases", staff)],
-        "case list, next page": lambda: [Planned("GET", p, staff) for p in pages],
-        "case page": lambda: cases,
+        "case list": [Planned("GET", "/cases", staff)],
+        "case list, next page": [Planned("GET", p, staff) for p in pages],
+        "case page": cases,
     }
     found = {
-        name: _measure(port, plan(), args, folder, name)
+        name: _measure(port, plan, args, folder, name)
         for name, plan in plans.items()
         if _chosen(args, name)
     }
